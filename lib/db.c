@@ -27,6 +27,7 @@ static const char *const migrations[] = {
   "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
   "  sandbox TEXT NOT NULL REFERENCES sandboxes(name) ON DELETE CASCADE,"
   "  pid INTEGER,"
+  "  pid_start INTEGER,"
   "  status TEXT NOT NULL,"
   "  started_at INTEGER NOT NULL,"
   "  ready_at INTEGER,"
@@ -135,29 +136,20 @@ migrate (msb_db *db, msb_error **err)
     return 0;
   if (msb_db_begin (db, err) < 0)
     return -1;
+  _msb_cleanup_txn_ msb_db *txn = db;
   if (schema_version (db, &version, err) < 0)
-    goto fail;
+    return -1;
   if (version > N_MIGRATIONS)
-    {
-      msb_fail (err, MSB_ERR_IO,
-                "state database schema %d is newer than this msb understands (%d): upgrade msb",
-                version, N_MIGRATIONS);
-      goto fail;
-    }
+    return msb_fail (err, MSB_ERR_IO,
+                     "state database schema %d is newer than this msb understands (%d): upgrade msb",
+                     version, N_MIGRATIONS);
   for (int v = version; v < N_MIGRATIONS; v++)
-    {
-      if (msb_db_exec (db, migrations[v], "migrate state database", err) < 0)
-        goto fail;
-    }
-  {
-    _msb_cleanup_free_ char *set = msb_xasprintf ("PRAGMA user_version = %d", N_MIGRATIONS);
-    if (msb_db_exec (db, set, "record schema version", err) < 0)
-      goto fail;
-  }
-  return msb_db_commit (db, err);
-fail:
-  msb_db_rollback (db);
-  return -1;
+    if (msb_db_exec (db, migrations[v], "migrate state database", err) < 0)
+      return -1;
+  _msb_cleanup_free_ char *set = msb_xasprintf ("PRAGMA user_version = %d", N_MIGRATIONS);
+  if (msb_db_exec (db, set, "record schema version", err) < 0)
+    return -1;
+  return msb_db_commit_txn (&txn, err);
 }
 
 int

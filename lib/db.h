@@ -6,6 +6,7 @@
 #define MSB_LIB_DB_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -40,6 +41,29 @@ msb_cleanup_stmt_fn (sqlite3_stmt **s)
     sqlite3_finalize (*s);
 }
 #define _msb_cleanup_stmt_ __attribute__ ((cleanup (msb_cleanup_stmt_fn)))
+
+/* A transaction that rolls back unless committed:
+ *     if (msb_db_begin (db, err) < 0) return -1;
+ *     _msb_cleanup_txn_ msb_db *txn = db;
+ *     … return -1 on failure (rolled back) …
+ *     return msb_db_commit_txn (&txn, err);
+ */
+static inline void
+msb_cleanup_txn_fn (msb_db **txn)
+{
+  if (*txn)
+    msb_db_rollback (*txn);
+}
+#define _msb_cleanup_txn_ __attribute__ ((cleanup (msb_cleanup_txn_fn)))
+
+static inline int
+msb_db_commit_txn (msb_db **txn, msb_error **err)
+{
+  if (msb_db_commit (*txn, err) < 0)
+    return -1;
+  *txn = NULL;
+  return 0;
+}
 
 static inline void
 msb_cleanup_db_fn (msb_db *db)

@@ -15,6 +15,9 @@
 extern "C" {
 #endif
 
+/* libmsb is built with hidden visibility; everything declared here is its ABI. */
+#pragma GCC visibility push(default)
+
 typedef enum msb_error_kind
 {
   MSB_ERR_GENERIC = 1,           /* microsandbox-error */
@@ -63,6 +66,8 @@ const char *msb_error_kind_code (msb_error_kind kind);
 
 /* Frees `e`; NULL is allowed. */
 void msb_error_free (msb_error *e);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

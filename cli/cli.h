@@ -1,0 +1,73 @@
+/* Shared pieces of the msb command-line tool: the verb table, error printing, exit codes and
+ * the parsers for sizes, durations and create flags. Each verb lives in its own file and is
+ * a thin translation from flags to libmsb calls. */
+#ifndef MSB_CLI_H
+#define MSB_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msb/msb.h>
+
+/* Exit statuses of run/exec (API.md §2). */
+enum
+{
+  MSB_EXIT_TIMEOUT = 124,
+  MSB_EXIT_MSB_FAILED = 125,
+  MSB_EXIT_NOT_EXECUTABLE = 126,
+  MSB_EXIT_NOT_FOUND = 127,
+  MSB_EXIT_SIGNALED = 255,
+};
+
+typedef int (*msb_cli_verb_fn) (int argc, char **argv);
+
+/* Prints "msb: <message>" to stderr and frees err. Returns `code`. */
+int cli_fail (msb_error *err, int code);
+/* Prints "msb: <printf message>" to stderr. Returns `code`. */
+int cli_failf (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* Opens the context (MSB_HOME); on failure prints and returns NULL. */
+msb_ctx *cli_ctx (void);
+
+/* "512", "512M", "1G", "2g" → MiB. */
+int cli_parse_size_mib (const char *s, unsigned *mib);
+/* "30", "30s", "5m", "1h", "1d", "1.5s" → seconds. */
+int cli_parse_duration (const char *s, double *seconds);
+
+/* Create flags shared by `run` and `create`. */
+typedef struct cli_create_opts
+{
+  const char *name;
+  msb_config *cfg;
+  bool replace;
+  double replace_timeout; /* < 0 = default */
+  bool quiet;
+} cli_create_opts;
+
+/* Consumes one create flag at argv[*i] (advancing *i past its value). Returns 1 when the
+ * flag was a create flag, 0 when it is not one, -1 on a bad value (already printed). */
+int cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i);
+const char *cli_create_flags_help (void);
+
+/* Runs cmd in sb bridging this process's stdio (PTY when `tty`), returns the exit status to
+ * use for msb (the command's own, or 124/125/126/127/255). */
+int cli_exec_attached (msb_sandbox *sb, const char *cmd, const char *const *args,
+                       msb_exec_opts *opts, double timeout_s);
+
+/* Whether stdin and stdout are terminals (auto TTY). */
+bool cli_is_interactive (void);
+
+/* Verbs. */
+int cli_run (int argc, char **argv);
+int cli_create (int argc, char **argv);
+int cli_start (int argc, char **argv);
+int cli_stop (int argc, char **argv);
+int cli_kill (int argc, char **argv);
+int cli_ls (int argc, char **argv);
+int cli_rm (int argc, char **argv);
+int cli_exec (int argc, char **argv);
+int cli_shell (int argc, char **argv);
+int cli_image (int argc, char **argv);
+int cli_sandbox (int argc, char **argv);
+
+#endif

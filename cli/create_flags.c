@@ -1,0 +1,172 @@
+/* The create flags shared by `msb run` and `msb create` (API.md §2), applied to an
+ * msb_config; errors name the flag. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char help[] =
+    "  -n, --name NAME            sandbox name (default: generated)\n"
+    "  -c, --cpus N               vCPUs (CPU-time limit on the ns backend)\n"
+    "  -m, --memory SIZE          memory limit (512M, 1G)\n"
+    "      --pids-limit N         maximum number of processes (0 = unlimited)\n"
+    "  -e, --env K=V              environment variable (repeatable)\n"
+    "  -w, --workdir DIR          default working directory\n"
+    "  -u, --user USER            default user (name, uid, name:group, uid:gid)\n"
+    "  -H, --hostname NAME        hostname\n"
+    "      --shell PATH           shell used by `msb shell`\n"
+    "      --entrypoint CMD       override the image ENTRYPOINT\n"
+    "      --label K[=V]          label (repeatable)\n"
+    "      --replace              replace an existing sandbox of the same name\n"
+    "      --replace-with-timeout DUR  grace before SIGKILL when replacing\n"
+    "      --max-duration DUR     stop the sandbox after this long\n"
+    "      --idle-timeout DUR     stop the sandbox after this long without activity\n"
+    "      --pull POLICY          always, if-missing (default) or never\n"
+    "      --backend KIND         ns, vm or auto\n"
+    "      --log-level LEVEL      runtime log level\n";
+
+const char *
+cli_create_flags_help (void)
+{
+  return help;
+}
+
+/* Matches `-x VALUE`, `--long VALUE` and `--long=VALUE`. */
+static const char *
+flag_value (int argc, char **argv, int *i, const char *shortf, const char *longf, bool *matched)
+{
+  const char *a = argv[*i];
+  size_t ll = longf ? strlen (longf) : 0;
+  *matched = false;
+  if (longf && strncmp (a, longf, ll) == 0 && a[ll] == '=')
+    {
+      *matched = true;
+      return a + ll + 1;
+    }
+  if ((shortf && strcmp (a, shortf) == 0) || (longf && strcmp (a, longf) == 0))
+    {
+      *matched = true;
+      if (*i + 1 >= argc)
+        return NULL;
+      return argv[++*i];
+    }
+  return NULL;
+}
+
+static int
+bad (const char *flag, const char *value, const char *what)
+{
+  fprintf (stderr, "msb: %s: invalid value `%s`: %s\n", flag, value ? value : "(missing)", what);
+  return -1;
+}
+
+static int
+applied (msb_error *err)
+{
+  if (err == NULL)
+    return 1;
+  cli_fail (err, 0);
+  return -1;
+}
+
+static int
+set_kv (msb_config *cfg, const char *v, bool label)
+{
+  msb_error *err = NULL;
+  const char *eq = strchr (v, '=');
+  char *key = eq ? strndup (v, (size_t) (eq - v)) : strdup (v);
+  const char *value = eq ? eq + 1 : (label ? "" : getenv (v));
+  if (!label && value == NULL)
+    value = "";
+  if (label)
+    msb_config_set_label (cfg, key, value, &err);
+  else
+    msb_config_set_env (cfg, key, value, &err);
+  free (key);
+  return applied (err);
+}
+
+int
+cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
+{
+  msb_error *err = NULL;
+  bool m;
+  const char *v;
+  unsigned n;
+  double d;
+  const char *flag = argv[*i];
+#define VALUE(s, l) ((v = flag_value (argc, argv, i, s, l, &m)), m)
+  if (VALUE ("-n", "--name"))
+    return v ? (o->name = v, 1) : bad (flag, v, "a name is required");
+  if (VALUE ("-c", "--cpus"))
+    {
+      if (v == NULL || (n = (unsigned) strtoul (v, NULL, 10)) == 0)
+        return bad (flag, v, "expected a positive integer");
+      return msb_config_set_cpus (o->cfg, n, &err), applied (err);
+    }
+  if (VALUE ("-m", "--memory"))
+    {
+      if (v == NULL || cli_parse_size_mib (v, &n) < 0)
+        return bad (flag, v, "expected a size such as 512M or 1G");
+      return msb_config_set_memory_mib (o->cfg, n, &err), applied (err);
+    }
+  if (VALUE (NULL, "--pids-limit"))
+    {
+      char *end;
+      if (v == NULL || (n = (unsigned) strtoul (v, &end, 10), *end))
+        return bad (flag, v, "expected an integer");
+      return msb_config_set_pids_limit (o->cfg, n, &err), applied (err);
+    }
+  if (VALUE ("-e", "--env"))
+    return v ? set_kv (o->cfg, v, false) : bad (flag, v, "expected K=V");
+  if (VALUE (NULL, "--label"))
+    return v ? set_kv (o->cfg, v, true) : bad (flag, v, "expected K[=V]");
+  if (VALUE ("-w", "--workdir"))
+    return msb_config_set_workdir (o->cfg, v, &err), applied (err);
+  if (VALUE ("-u", "--user"))
+    return msb_config_set_user (o->cfg, v, &err), applied (err);
+  if (VALUE ("-H", "--hostname"))
+    return msb_config_set_hostname (o->cfg, v, &err), applied (err);
+  if (VALUE (NULL, "--shell"))
+    return msb_config_set_shell (o->cfg, v, &err), applied (err);
+  if (VALUE (NULL, "--entrypoint"))
+    {
+      const char *argv1[] = { v, NULL };
+      if (v == NULL)
+        return bad (flag, v, "expected a command");
+      return msb_config_set_entrypoint (o->cfg, argv1, &err), applied (err);
+    }
+  if (strcmp (flag, "--replace") == 0)
+    return o->replace = true, 1;
+  if (VALUE (NULL, "--replace-with-timeout"))
+    {
+      if (v == NULL || cli_parse_duration (v, &d) < 0)
+        return bad (flag, v, "expected a duration such as 10s");
+      o->replace = true;
+      o->replace_timeout = d;
+      return 1;
+    }
+  if (VALUE (NULL, "--max-duration"))
+    {
+      if (v == NULL || cli_parse_duration (v, &d) < 0)
+        return bad (flag, v, "expected a duration such as 30s, 5m, 1h");
+      return msb_config_set_max_duration (o->cfg, d, &err), applied (err);
+    }
+  if (VALUE (NULL, "--idle-timeout"))
+    {
+      if (v == NULL || cli_parse_duration (v, &d) < 0)
+        return bad (flag, v, "expected a duration such as 30s, 5m, 1h");
+      return msb_config_set_idle_timeout (o->cfg, d, &err), applied (err);
+    }
+  if (VALUE (NULL, "--pull"))
+    return msb_config_set_pull_policy (o->cfg, v, &err), applied (err);
+  if (VALUE (NULL, "--backend"))
+    return msb_config_set_backend (o->cfg, v, &err), applied (err);
+  if (VALUE (NULL, "--log-level"))
+    return msb_config_set_log_level (o->cfg, v, &err), applied (err);
+  if (strcmp (flag, "-q") == 0 || strcmp (flag, "--quiet") == 0)
+    return o->quiet = true, 1;
+#undef VALUE
+  return 0;
+}

@@ -1,0 +1,114 @@
+/* `msb start|stop|kill|rm NAME…`: lifecycle verbs over several names; the exit status is 1
+ * if any name failed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef int (*per_name_fn) (msb_ctx *ctx, const char *name, void *opts, msb_error **err);
+
+static int
+for_each_name (int argc, char **argv, int first, per_name_fn fn, void *opts, bool quiet)
+{
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  int status = 0, names = 0;
+  for (int i = first; i < argc; i++)
+    {
+      if (argv[i][0] == '-')
+        continue;
+      names++;
+      msb_error *err = NULL;
+      if (fn (ctx, argv[i], opts, &err) < 0)
+        status = cli_fail (err, 1);
+      else if (!quiet)
+        puts (argv[i]);
+    }
+  msb_ctx_close (ctx);
+  if (names == 0)
+    return cli_failf (1, "%s: at least one sandbox name is required", argv[0]);
+  return status;
+}
+
+static bool
+has_flag (int argc, char **argv, const char *a, const char *b)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], a) == 0 || (b && strcmp (argv[i], b) == 0))
+      return true;
+  return false;
+}
+
+static int
+start_one (msb_ctx *ctx, const char *name, void *opts, msb_error **err)
+{
+  msb_sandbox *sb = NULL;
+  if (msb_sandbox_start (ctx, name, MSB_SANDBOX_DETACHED, &sb, err) < 0)
+    return -1;
+  msb_sandbox_close (sb);
+  return 0;
+}
+
+int
+cli_start (int argc, char **argv)
+{
+  return for_each_name (argc, argv, 1, start_one, NULL, has_flag (argc, argv, "-q", "--quiet"));
+}
+
+typedef struct stop_opts
+{
+  int timeout_ms;
+  bool force;
+} stop_opts;
+
+static int
+stop_one (msb_ctx *ctx, const char *name, void *opts, msb_error **err)
+{
+  stop_opts *o = opts;
+  if (o->force)
+    return msb_sandbox_kill (ctx, name, -1, err);
+  return msb_sandbox_stop (ctx, name, o->timeout_ms, err);
+}
+
+int
+cli_stop (int argc, char **argv)
+{
+  stop_opts o = { -1, has_flag (argc, argv, "-f", "--force") };
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp (argv[i], "-t") == 0 || strcmp (argv[i], "--timeout") == 0)
+      {
+        double s;
+        if (cli_parse_duration (argv[i + 1], &s) < 0)
+          return cli_failf (1, "stop: --timeout: invalid duration `%s`", argv[i + 1]);
+        o.timeout_ms = (int) (s * 1000);
+        argv[i + 1] = "-";
+      }
+  return for_each_name (argc, argv, 1, stop_one, &o, has_flag (argc, argv, "-q", "--quiet"));
+}
+
+int
+cli_kill (int argc, char **argv)
+{
+  stop_opts o = { 0, true };
+  return for_each_name (argc, argv, 1, stop_one, &o, has_flag (argc, argv, "-q", "--quiet"));
+}
+
+static int
+rm_one (msb_ctx *ctx, const char *name, void *opts, msb_error **err)
+{
+  if (*(bool *) opts && msb_sandbox_kill (ctx, name, -1, err) < 0
+      && msb_error_get_kind (*err) != MSB_ERR_SANDBOX_NOT_FOUND)
+    return -1;
+  msb_error_free (*err);
+  *err = NULL;
+  return msb_sandbox_remove (ctx, name, err);
+}
+
+int
+cli_rm (int argc, char **argv)
+{
+  bool force = has_flag (argc, argv, "-f", "--force");
+  return for_each_name (argc, argv, 1, rm_one, &force, has_flag (argc, argv, "-q", "--quiet"));
+}

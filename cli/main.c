@@ -1,0 +1,99 @@
+/* msb — the command-line tool. Verbs are dispatched from a table; each lives in its own
+ * file. Global flags: --help, --version, --tree and the log-level flags. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct verb
+{
+  const char *name;
+  const char *alias;
+  msb_cli_verb_fn fn;
+  const char *summary;
+  bool hidden;
+} verb;
+
+static const verb verbs[] = {
+  { "run", NULL, cli_run, "create a sandbox, run a command in it, propagate its exit code", false },
+  { "create", NULL, cli_create, "create and boot a sandbox that waits idle", false },
+  { "start", NULL, cli_start, "boot stopped sandboxes", false },
+  { "stop", NULL, cli_stop, "stop sandboxes gracefully (then SIGKILL after --timeout)", false },
+  { "kill", NULL, cli_kill, "kill sandboxes immediately", false },
+  { "ls", "list", cli_ls, "list sandboxes", false },
+  { "rm", "remove", cli_rm, "remove sandboxes and all their state", false },
+  { "exec", NULL, cli_exec, "run a command in a sandbox", false },
+  { "shell", NULL, cli_shell, "run the sandbox shell (interactive or with a script)", false },
+  { "image", NULL, cli_image, "manage cached images (load, ls)", false },
+  { "images", NULL, NULL, "list cached images (= image ls)", false },
+  { "load", NULL, NULL, "load an image archive (= image load)", false },
+  { "sandbox", NULL, cli_sandbox, "internal: per-sandbox runtime process", true },
+};
+
+#define N_VERBS (sizeof verbs / sizeof verbs[0])
+
+static int
+usage (FILE *out)
+{
+  fprintf (out, "msb %s — run untrusted code in sandboxes made from OCI images\n\n"
+                "usage: msb [--help|--version] COMMAND [ARGS…]\n\ncommands:\n",
+           msb_version ());
+  for (size_t i = 0; i < N_VERBS; i++)
+    if (!verbs[i].hidden)
+      fprintf (out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+  return out == stdout ? 0 : 1;
+}
+
+static bool
+is_log_flag (const char *a)
+{
+  static const char *const flags[] = { "--error", "--warn", "--info", "--debug", "--trace" };
+  for (size_t i = 0; i < 5; i++)
+    if (strcmp (a, flags[i]) == 0)
+      return true;
+  return false;
+}
+
+/* `msb images …` = `msb image ls …`, `msb load …` = `msb image load …`. */
+static int
+image_alias (const char *sub, int argc, char **argv)
+{
+  char *args[argc + 2];
+  args[0] = "image";
+  args[1] = (char *) sub;
+  for (int i = 1; i < argc; i++)
+    args[i + 1] = argv[i];
+  args[argc + 1] = NULL;
+  return cli_image (argc + 1, args);
+}
+
+int
+main (int argc, char **argv)
+{
+  int first = 1;
+  while (first < argc && is_log_flag (argv[first]))
+    first++;
+  if (first >= argc)
+    return usage (stderr);
+  const char *cmd = argv[first];
+  if (strcmp (cmd, "--help") == 0 || strcmp (cmd, "-h") == 0 || strcmp (cmd, "help") == 0
+      || strcmp (cmd, "--tree") == 0)
+    return usage (stdout);
+  if (strcmp (cmd, "--version") == 0 || strcmp (cmd, "-V") == 0)
+    {
+      printf ("msb %s\n", msb_version ());
+      return 0;
+    }
+  char **vargv = argv + first;
+  int vargc = argc - first;
+  if (strcmp (cmd, "images") == 0)
+    return image_alias ("ls", vargc, vargv);
+  if (strcmp (cmd, "load") == 0)
+    return image_alias ("load", vargc, vargv);
+  for (size_t i = 0; i < N_VERBS; i++)
+    if (verbs[i].fn && (strcmp (cmd, verbs[i].name) == 0
+                        || (verbs[i].alias && strcmp (cmd, verbs[i].alias) == 0)))
+      return verbs[i].fn (vargc, vargv);
+  fprintf (stderr, "msb: unknown command `%s`\n\n", cmd);
+  return usage (stderr);
+}

@@ -1,0 +1,141 @@
+/* `msb run IMAGE [-- CMD ARGS…]`: create a sandbox, run the resolved command attached to this
+ * terminal, propagate its exit status. An unnamed run is removed when it finishes; a named
+ * one is stopped and kept. The command after `--` replaces the image CMD and keeps its
+ * ENTRYPOINT; without one, ENTRYPOINT + CMD run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "cli/cli.h"
+
+static char *
+generated_name (void)
+{
+  unsigned char r[4];
+  if (getrandom (r, sizeof r, 0) != sizeof r)
+    memset (r, 0, sizeof r);
+  char *name = NULL;
+  if (asprintf (&name, "run-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]) < 0)
+    abort ();
+  return name;
+}
+
+/* argv of the command: entrypoint (config, else image) + (user command, else config/image CMD). */
+static char **
+resolve_command (msb_ctx *ctx, const msb_config *cfg, char **user_cmd, int n_user)
+{
+  msb_image_info *img = NULL;
+  msb_image_get (ctx, msb_config_get_image (cfg), &img, NULL);
+  const char *const *ep = msb_config_get_entrypoint (cfg);
+  if (ep == NULL && img)
+    ep = msb_image_info_entrypoint (img);
+  const char *const *cmd = (const char *const *) user_cmd;
+  if (n_user == 0)
+    cmd = msb_config_get_cmd (cfg) ? msb_config_get_cmd (cfg) : img ? msb_image_info_cmd (img) : NULL;
+  size_t n_ep = 0, n_cmd = (size_t) n_user;
+  while (ep && ep[n_ep])
+    n_ep++;
+  if (n_user == 0)
+    while (cmd && cmd[n_cmd])
+      n_cmd++;
+  char **argv = calloc (n_ep + n_cmd + 1, sizeof (char *));
+  for (size_t i = 0; i < n_ep; i++)
+    argv[i] = strdup (ep[i]);
+  for (size_t i = 0; i < n_cmd; i++)
+    argv[n_ep + i] = strdup (cmd[i]);
+  msb_image_info_free (img);
+  return argv;
+}
+
+static void
+free_argv (char **v)
+{
+  for (char **p = v; p && *p; p++)
+    free (*p);
+  free (v);
+}
+
+static int
+usage (void)
+{
+  fprintf (stderr, "usage: msb run [flags] IMAGE [-- CMD ARGS…]\n%s"
+                   "  -t, --tty                  allocate a terminal (default: when interactive)\n"
+                   "      --no-tty               never allocate a terminal\n"
+                   "      --timeout DUR          kill the command after DUR (exit 124)\n",
+           cli_create_flags_help ());
+  return MSB_EXIT_MSB_FAILED;
+}
+
+int
+cli_run (int argc, char **argv)
+{
+  cli_create_opts o = { .cfg = msb_config_new (), .replace_timeout = -1 };
+  const char *image = NULL;
+  int tty = -1, i;
+  double timeout = 0;
+  for (i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
+    {
+      int r = cli_create_flag (&o, argc, argv, &i);
+      if (r < 0)
+        return MSB_EXIT_MSB_FAILED;
+      if (r > 0)
+        continue;
+      if (strcmp (argv[i], "-t") == 0 || strcmp (argv[i], "--tty") == 0)
+        tty = 1;
+      else if (strcmp (argv[i], "--no-tty") == 0)
+        tty = 0;
+      else if (strcmp (argv[i], "--timeout") == 0 && i + 1 < argc)
+        {
+          if (cli_parse_duration (argv[++i], &timeout) < 0)
+            return cli_failf (MSB_EXIT_MSB_FAILED, "--timeout: invalid duration `%s`", argv[i]);
+        }
+      else if (argv[i][0] == '-' || image)
+        return usage ();
+      else
+        image = argv[i];
+    }
+  if (image == NULL)
+    return usage ();
+  msb_error *err = NULL;
+  if (msb_config_set_image (o.cfg, image, &err) < 0)
+    return cli_fail (err, MSB_EXIT_MSB_FAILED);
+  char **user_cmd = i < argc ? argv + i + 1 : NULL;
+  int n_user = i < argc ? argc - i - 1 : 0;
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return MSB_EXIT_MSB_FAILED;
+  char *name = o.name ? strdup (o.name) : generated_name ();
+  bool ephemeral = o.name == NULL;
+  unsigned flags = o.replace ? MSB_SANDBOX_REPLACE : 0;
+  msb_sandbox *sb = NULL;
+  int status;
+  char **cmd = resolve_command (ctx, o.cfg, user_cmd, n_user);
+  if (cmd[0] == NULL)
+    status = cli_failf (MSB_EXIT_MSB_FAILED, "no command given and the image has no ENTRYPOINT or CMD");
+  else if (msb_sandbox_create (ctx, name, o.cfg, flags,
+                               o.replace_timeout < 0 ? -1 : (int) (o.replace_timeout * 1000), &sb, &err)
+           < 0)
+    status = cli_fail (err, MSB_EXIT_MSB_FAILED);
+  else
+    {
+      msb_exec_opts eo = { .size = sizeof eo };
+      eo.tty = tty < 0 ? cli_is_interactive () : tty == 1;
+      status = cli_exec_attached (sb, cmd[0], (const char *const *) cmd + 1, &eo, timeout);
+      msb_sandbox_close (sb);
+      if (ephemeral)
+        {
+          /* Nothing of an unnamed run is kept: no need for a graceful flush. */
+          msb_sandbox_kill (ctx, name, -1, NULL);
+          if (msb_sandbox_remove (ctx, name, &err) < 0)
+            cli_fail (err, 0);
+        }
+      else
+        msb_sandbox_stop (ctx, name, -1, NULL);
+    }
+  free_argv (cmd);
+  free (name);
+  msb_config_free (o.cfg);
+  msb_ctx_close (ctx);
+  return status;
+}

@@ -1,0 +1,132 @@
+/* Sandbox lifecycle: create, start, connect, stop, kill, remove, get, list.
+ *
+ * A running sandbox is served by its own runtime process (no daemon). An msb_sandbox is a
+ * connection to that runtime's relay; msb_sandbox_info is a metadata snapshot of a sandbox
+ * in any state. */
+#ifndef MSB_SANDBOX_H
+#define MSB_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msb/config.h>
+#include <msb/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* libmsb is built with hidden visibility; everything declared here is its ABI. */
+#pragma GCC visibility push(default)
+
+typedef struct msb_ctx msb_ctx;
+typedef struct msb_sandbox msb_sandbox;
+typedef struct msb_sandbox_info msb_sandbox_info;
+
+/* Flags of msb_sandbox_create() / msb_sandbox_start(). */
+enum
+{
+  /* The sandbox outlives the calling process. Without it the sandbox is "attached": its
+   * runtime shuts it down gracefully when the creating process exits. */
+  MSB_SANDBOX_DETACHED = 1u << 0,
+  /* Replace an existing sandbox of the same name (SIGTERM, grace, SIGKILL, state removed). */
+  MSB_SANDBOX_REPLACE = 1u << 1,
+};
+
+typedef enum msb_sandbox_status
+{
+  MSB_STATUS_CREATED = 0,
+  MSB_STATUS_STARTING,
+  MSB_STATUS_RUNNING,
+  MSB_STATUS_DRAINING,
+  MSB_STATUS_STOPPED,
+  MSB_STATUS_CRASHED,
+  MSB_STATUS_PAUSED,
+} msb_sandbox_status;
+
+/* "created", "starting", "running", "draining", "stopped", "crashed", "paused". */
+const char *msb_sandbox_status_name (msb_sandbox_status s);
+
+/* Names: 1..128 bytes of UTF-8, not "." or "..", no '/', no control characters. Returns 0 or
+ * fails with MSB_ERR_INVALID_CONFIG saying what is wrong. */
+int msb_sandbox_name_validate (const char *name, msb_error **err);
+
+/* Creates sandbox `name` from `cfg`, boots it and waits until its agent is ready. On success
+ * *out is a connected handle (owns the lifecycle unless MSB_SANDBOX_DETACHED).
+ * Errors: MSB_ERR_SANDBOX_ALREADY_EXISTS (without MSB_SANDBOX_REPLACE), MSB_ERR_INVALID_CONFIG,
+ * MSB_ERR_IMAGE_NOT_FOUND, MSB_ERR_GENERIC (boot failure; the message carries the reason).
+ * A failed create leaves nothing behind: no record, directory, mount, cgroup or process.
+ * `replace_grace_ms` (with MSB_SANDBOX_REPLACE): SIGTERM grace before SIGKILL; < 0 = 10 s. */
+int msb_sandbox_create (msb_ctx *ctx, const char *name, const msb_config *cfg, unsigned flags,
+                        int replace_grace_ms, msb_sandbox **out, msb_error **err);
+
+/* Boots a stopped, crashed or created sandbox from its stored config and connects to it.
+ * Errors: MSB_ERR_SANDBOX_NOT_FOUND; MSB_ERR_SANDBOX_STILL_RUNNING if it already runs. */
+int msb_sandbox_start (msb_ctx *ctx, const char *name, unsigned flags, msb_sandbox **out,
+                       msb_error **err);
+
+/* Connects to a running sandbox (handshake bounded by timeout_ms; < 0 = 10 s). The handle
+ * does not own the lifecycle. Errors: MSB_ERR_SANDBOX_NOT_FOUND, MSB_ERR_SANDBOX_NOT_RUNNING. */
+int msb_sandbox_connect (msb_ctx *ctx, const char *name, int timeout_ms, msb_sandbox **out,
+                         msb_error **err);
+
+/* Graceful stop: the agent signals its processes, syncs and exits; after timeout_ms (< 0 =
+ * 10 s; 0 = immediately) the runtime is killed. Returns once the sandbox is stopped.
+ * Stopping a sandbox that is not running is not an error. */
+int msb_sandbox_stop (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err);
+
+/* SIGKILL of the runtime (no flush), then waits up to timeout_ms (< 0 = 5 s) until stopped. */
+int msb_sandbox_kill (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err);
+
+/* Deletes a sandbox that is not running and all its state (record, directory, sockets, lock).
+ * Errors: MSB_ERR_SANDBOX_NOT_FOUND, MSB_ERR_SANDBOX_STILL_RUNNING. */
+int msb_sandbox_remove (msb_ctx *ctx, const char *name, msb_error **err);
+
+/* Metadata of one sandbox (any status). MSB_ERR_SANDBOX_NOT_FOUND if unknown. */
+int msb_sandbox_get (msb_ctx *ctx, const char *name, msb_sandbox_info **out, msb_error **err);
+
+/* All sandboxes, newest first. Free with msb_sandbox_info_list_free(). */
+int msb_sandbox_list (msb_ctx *ctx, msb_sandbox_info ***out, size_t *n, msb_error **err);
+
+void msb_sandbox_info_free (msb_sandbox_info *info);
+void msb_sandbox_info_list_free (msb_sandbox_info **list, size_t n);
+
+const char *msb_sandbox_info_name (const msb_sandbox_info *info);
+msb_sandbox_status msb_sandbox_info_status (const msb_sandbox_info *info);
+/* The stored config JSON (API.md §1.20). */
+const char *msb_sandbox_info_config_json (const msb_sandbox_info *info);
+/* The image reference the sandbox was created from, and the manifest digest it is pinned to. */
+const char *msb_sandbox_info_image (const msb_sandbox_info *info);
+const char *msb_sandbox_info_manifest_digest (const msb_sandbox_info *info);
+/* Milliseconds since the Unix epoch. */
+int64_t msb_sandbox_info_created_at (const msb_sandbox_info *info);
+int64_t msb_sandbox_info_updated_at (const msb_sandbox_info *info);
+/* Host pid of the runtime process while running, else 0. */
+int msb_sandbox_info_pid (const msb_sandbox_info *info);
+/* Outcome of the last run: exit code (-1 if unknown), termination reason or NULL. */
+int msb_sandbox_info_exit_code (const msb_sandbox_info *info);
+const char *msb_sandbox_info_termination_reason (const msb_sandbox_info *info);
+
+/* The sandbox name of a handle. */
+const char *msb_sandbox_name (const msb_sandbox *sb);
+/* Whether closing this handle stops the sandbox (attached create/start). */
+bool msb_sandbox_owns_lifecycle (const msb_sandbox *sb);
+/* Default shell of the sandbox (from its config). */
+const char *msb_sandbox_shell (const msb_sandbox *sb);
+
+/* Disarms the lifecycle ownership: the sandbox keeps running after this process exits. */
+int msb_sandbox_detach (msb_sandbox *sb, msb_error **err);
+
+/* Closes the connection. For a handle that owns the lifecycle, the sandbox is stopped
+ * gracefully (as if its creating process exited). In-flight exec sessions opened through this
+ * handle are killed. */
+void msb_sandbox_close (msb_sandbox *sb);
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,49 @@
+/* struct msb_config: the options of one sandbox (the public msb_config is this struct behind
+ * an opaque pointer), its validation and its §1.20 JSON form. */
+#ifndef MSB_LIB_CONFIG_H
+#define MSB_LIB_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msb/config.h>
+
+#include "lib/kv.h"
+
+struct msb_config
+{
+  char *image;
+  unsigned cpus;
+  unsigned max_cpus;
+  unsigned memory_mib;
+  unsigned max_memory_mib;
+  unsigned pids_limit;
+  char *workdir;
+  char *shell;
+  char *hostname;
+  char *user;
+  char *log_level;
+  char *backend;      /* "ns", "vm", "auto" or NULL (= $MSB_BACKEND / auto) */
+  char **entrypoint;  /* NULL = image ENTRYPOINT */
+  char **cmd;         /* NULL = image CMD */
+  msb_kvlist env;
+  msb_kvlist labels;
+  msb_kvlist scripts;
+  char *pull_policy;  /* "always", "if-missing", "never" */
+  int64_t max_duration_secs;  /* 0 = none */
+  int64_t idle_timeout_secs;  /* 0 = none */
+  bool ephemeral;
+};
+
+msb_config *msb_config_copy (const msb_config *cfg);
+
+/* Checks what setters cannot check alone (an image is set, …). */
+int msb_config_validate (const msb_config *cfg, msb_error **err);
+
+/* The hostname a sandbox gets: cfg->hostname, else `name` sanitised (RFC 1123 label). */
+char *msb_config_effective_hostname (const msb_config *cfg, const char *name);
+
+/* JSON of the config with the sandbox name (§1.20). */
+char *msb_config_to_json_named (const msb_config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,589 @@
+/* Sandbox lifecycle over the state database, the per-sandbox locks and the runtime process.
+ * Every operation that changes what exists (create, start, stop, kill, remove, replace)
+ * holds the sandbox's lifecycle lock, so two of them never interleave and readers never
+ * mistake a boot in progress for a crash. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "lib/config.h"
+#include "lib/image/store.h"
+#include "lib/internal.h"
+#include "lib/spawn.h"
+#include "lib/state.h"
+#include "runtime/backend.h"
+
+#define BOOT_TIMEOUT_MS 60000
+#define DEFAULT_STOP_MS 10000
+#define DEFAULT_KILL_MS 5000
+
+struct msb_sandbox_info
+{
+  msb_sandbox_row row;
+};
+
+/* ---- names ---- */
+
+int
+msb_sandbox_name_validate (const char *name, msb_error **err)
+{
+  if (name == NULL || *name == '\0')
+    return msb_fail (err, MSB_ERR_INVALID_CONFIG, "sandbox name must not be empty");
+  size_t n = strlen (name);
+  if (n > 128)
+    return msb_fail (err, MSB_ERR_INVALID_CONFIG, "sandbox name is %zu bytes; the limit is 128", n);
+  if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return msb_fail (err, MSB_ERR_INVALID_CONFIG, "sandbox name `%s` is reserved", name);
+  for (const unsigned char *p = (const unsigned char *) name; *p; p++)
+    if (*p == '/' || *p < 0x20 || *p == 0x7f)
+      return msb_fail (err, MSB_ERR_INVALID_CONFIG,
+                       "sandbox name `%s` must not contain '/' or control characters", name);
+  return 0;
+}
+
+/* ---- waiting for a runtime to go away ---- */
+
+static void
+sleep_ms (int ms)
+{
+  struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+  nanosleep (&ts, NULL);
+}
+
+static bool
+wait_runtime_gone (const msb_home *home, const char *name, int timeout_ms)
+{
+  uint64_t deadline = msb_now_mono_ns () + (uint64_t) timeout_ms * 1000000u;
+  int step = 1;
+  while (msb_runtime_is_alive (home, name))
+    {
+      if (msb_now_mono_ns () >= deadline)
+        return false;
+      sleep_ms (step);
+      if (step < 20)
+        step *= 2;
+    }
+  return true;
+}
+
+/* Signals the runtime recorded in `row`, only if that pid is still the same process. */
+static bool
+signal_runtime (const msb_sandbox_row *row, int sig)
+{
+  if (row->pid <= 0 || msb_process_start_time (row->pid) != row->pid_start)
+    return false;
+  return kill (row->pid, sig) == 0;
+}
+
+static bool
+status_is_live (msb_sandbox_status s)
+{
+  return s == MSB_STATUS_STARTING || s == MSB_STATUS_RUNNING || s == MSB_STATUS_DRAINING;
+}
+
+static int
+read_row (msb_ctx *ctx, const char *name, msb_sandbox_row *row, msb_error **err)
+{
+  int r;
+  MSB_WITH_DB (ctx)
+  r = msb_state_get (&ctx->db, &ctx->home, name, row, err);
+  return r;
+}
+
+/* SIGKILL, wait, then record the end the dead runtime could not record. Lifecycle lock held. */
+static int
+kill_locked (msb_ctx *ctx, const msb_sandbox_row *row, int timeout_ms, const char *reason,
+             msb_error **err)
+{
+  signal_runtime (row, SIGKILL);
+  if (!wait_runtime_gone (&ctx->home, row->name, timeout_ms))
+    return msb_fail (err, MSB_ERR_GENERIC, "sandbox `%s` did not stop within %d ms", row->name,
+                     timeout_ms);
+  msb_backend_cleanup_leftovers (&ctx->home, row->name);
+  int r = 0;
+  MSB_WITH_DB (ctx)
+  if (row->run_id)
+    r = msb_state_run_end (&ctx->db, row->name, row->run_id, MSB_STATUS_STOPPED, -1, SIGKILL, reason,
+                           err);
+  return r;
+}
+
+/* Graceful stop (SIGTERM → core.shutdown), then SIGKILL after timeout_ms. Lock held. */
+static int
+stop_locked (msb_ctx *ctx, const msb_sandbox_row *row, int timeout_ms, msb_error **err)
+{
+  if (timeout_ms > 0 && signal_runtime (row, SIGTERM)
+      && wait_runtime_gone (&ctx->home, row->name, timeout_ms))
+    return 0;
+  if (!msb_runtime_is_alive (&ctx->home, row->name))
+    return 0;
+  return kill_locked (ctx, row, DEFAULT_KILL_MS, "killed after the stop timeout", err);
+}
+
+/* Removes everything of a sandbox that is not running. Lock held. */
+static int
+remove_locked (msb_ctx *ctx, const char *name, msb_error **err)
+{
+  msb_backend_cleanup_leftovers (&ctx->home, name);
+  int r;
+  MSB_WITH_DB (ctx)
+  r = msb_state_delete (&ctx->db, name, err);
+  if (r < 0)
+    return -1;
+  _msb_cleanup_free_ char *dir = msb_sandbox_dir_rel (name);
+  _msb_cleanup_free_ char *run = msb_sandbox_run_dir_rel (name);
+  _msb_cleanup_free_ char *live = msb_sandbox_live_lock_rel (name);
+  if (msb_rm_rf_at (ctx->home.root_fd, dir, err) < 0)
+    return msb_error_prefix (err, "remove the files of sandbox `%s`", name);
+  msb_rm_rf_at (ctx->home.root_fd, run, NULL);
+  unlinkat (ctx->home.root_fd, live, 0);
+  return 0;
+}
+
+/* ---- handles ---- */
+
+static int
+connect_handle (msb_ctx *ctx, const char *name, const char *shell, bool owns, int watchdog_fd,
+                int timeout_ms, msb_sandbox **out, msb_error **err)
+{
+  msb_sandbox *sb = msb_xcalloc (1, sizeof *sb);
+  sb->ctx = ctx;
+  sb->name = msb_xstrdup (name);
+  sb->shell = msb_xstrdup (shell ? shell : "/bin/sh");
+  sb->owns_lifecycle = owns;
+  sb->watchdog_fd = watchdog_fd;
+  if (msb_conn_open (&ctx->home, name, timeout_ms, &sb->conn, err) < 0)
+    {
+      msb_sandbox_close (sb);
+      return -1;
+    }
+  *out = sb;
+  return 0;
+}
+
+static char *
+shell_of (const char *config_json)
+{
+  msb_config *cfg = NULL;
+  if (msb_config_from_json (config_json, &cfg, NULL) < 0)
+    return NULL;
+  char *s = msb_xstrdup (cfg->shell);
+  msb_config_free (cfg);
+  return s;
+}
+
+/* Boots the runtime of an existing record and connects. Lock held. */
+static int
+boot_and_connect (msb_ctx *ctx, const char *name, const char *shell, unsigned flags,
+                  msb_sandbox **out, msb_error **err)
+{
+  bool detached = flags & MSB_SANDBOX_DETACHED;
+  int watchdog = -1;
+  msb_backend_cleanup_leftovers (&ctx->home, name);
+  if (msb_spawn_runtime (&ctx->home, name, detached, BOOT_TIMEOUT_MS, &watchdog, err) < 0)
+    return -1;
+  if (connect_handle (ctx, name, shell, !detached, watchdog, -1, out, err) < 0)
+    {
+      if (watchdog >= 0)
+        close (watchdog);
+      return -1;
+    }
+  return 0;
+}
+
+/* ---- create ---- */
+
+static char *
+labels_json (const msb_config *cfg)
+{
+  json_t *o = json_object ();
+  for (size_t i = 0; i < cfg->labels.n; i++)
+    json_object_set_new (o, cfg->labels.items[i].key, json_string (cfg->labels.items[i].value));
+  char *s = json_dumps (o, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref (o);
+  return s;
+}
+
+static int
+resolve_image (msb_ctx *ctx, const msb_config *cfg, msb_image *img, msb_error **err)
+{
+  int r;
+  MSB_WITH_DB (ctx)
+  r = msb_image_store_lookup (&ctx->db, cfg->image, img, err);
+  if (r < 0 && msb_error_get_kind (err ? *err : NULL) == MSB_ERR_IMAGE_NOT_FOUND)
+    return msb_error_prefix (err, "%s",
+                             strcmp (cfg->pull_policy, "never") == 0
+                                 ? "pull policy is `never` and the image is not cached"
+                                 : "the image is not in the local cache (load it with `msb image "
+                                   "load`)");
+  return r;
+}
+
+static int
+replace_existing (msb_ctx *ctx, const char *name, int grace_ms, msb_error **err)
+{
+  msb_sandbox_row row = { 0 };
+  if (read_row (ctx, name, &row, err) < 0)
+    return -1;
+  int r = 0;
+  if (status_is_live (row.status) && msb_runtime_is_alive (&ctx->home, name))
+    r = stop_locked (ctx, &row, grace_ms < 0 ? DEFAULT_STOP_MS : grace_ms, err);
+  msb_sandbox_row_clear (&row);
+  if (r < 0)
+    return msb_error_prefix (err, "replace sandbox `%s`", name);
+  return remove_locked (ctx, name, err);
+}
+
+static int
+insert_record (msb_ctx *ctx, const char *name, const msb_config *cfg, const msb_image *img,
+               const char *backend, msb_error **err)
+{
+  _msb_cleanup_free_ char *config = msb_config_to_json_named (cfg, name);
+  _msb_cleanup_free_ char *labels = labels_json (cfg);
+  int slot, r;
+  MSB_WITH_DB (ctx)
+  r = msb_state_insert (&ctx->db, name, config, cfg->ephemeral, labels, cfg->image,
+                        img->manifest_digest, backend, &slot, err);
+  if (r < 0)
+    return -1;
+  _msb_cleanup_free_ char *dir = msb_sandbox_dir_rel (name);
+  msb_rm_rf_at (ctx->home.root_fd, dir, NULL); /* debris of an interrupted remove */
+  if (mkdirat (ctx->home.root_fd, dir, 0700) < 0)
+    {
+      int saved = errno;
+      MSB_WITH_DB (ctx)
+      msb_state_delete (&ctx->db, name, NULL);
+      return msb_fail_errno (err, saved, MSB_ERR_IO, "create `%s/%s`", ctx->home.root, dir);
+    }
+  return 0;
+}
+
+static int
+create_locked (msb_ctx *ctx, const char *name, const msb_config *cfg, unsigned flags,
+               int replace_grace_ms, const msb_image *img, const char *backend, msb_sandbox **out,
+               msb_error **err)
+{
+  bool exists = false;
+  int r;
+  MSB_WITH_DB (ctx)
+  r = msb_state_exists (&ctx->db, name, &exists, err);
+  if (r < 0)
+    return -1;
+  if (exists && !(flags & MSB_SANDBOX_REPLACE))
+    return msb_fail (err, MSB_ERR_SANDBOX_ALREADY_EXISTS,
+                     "sandbox `%s` already exists (remove it or create with replace)", name);
+  if (exists && replace_existing (ctx, name, replace_grace_ms, err) < 0)
+    return -1;
+  if (insert_record (ctx, name, cfg, img, backend, err) < 0)
+    return -1;
+  if (boot_and_connect (ctx, name, cfg->shell, flags, out, err) == 0)
+    return 0;
+  /* A failed create leaves no trace. */
+  if (msb_runtime_is_alive (&ctx->home, name))
+    {
+      msb_sandbox_row row = { 0 };
+      if (read_row (ctx, name, &row, NULL) == 0)
+        kill_locked (ctx, &row, DEFAULT_KILL_MS, "create failed", NULL);
+      msb_sandbox_row_clear (&row);
+    }
+  remove_locked (ctx, name, NULL);
+  return -1;
+}
+
+int
+msb_sandbox_create (msb_ctx *ctx, const char *name, const msb_config *cfg, unsigned flags,
+                    int replace_grace_ms, msb_sandbox **out, msb_error **err)
+{
+  if (msb_sandbox_name_validate (name, err) < 0 || msb_config_validate (cfg, err) < 0)
+    return -1;
+  const msb_backend *backend;
+  if (msb_backend_select (cfg->backend, &backend, err) < 0 || backend->probe (err) < 0)
+    return msb_error_prefix (err, "create sandbox `%s`", name);
+  msb_image img = { 0 };
+  if (resolve_image (ctx, cfg, &img, err) < 0)
+    return msb_error_prefix (err, "create sandbox `%s`: image `%s`", name, cfg->image);
+  _msb_cleanup_close_ int lock = msb_lock_lifecycle (&ctx->home, name, true, err);
+  int r = lock < 0 ? -1
+                   : create_locked (ctx, name, cfg, flags, replace_grace_ms, &img, backend->name, out,
+                                    err);
+  msb_image_clear (&img);
+  if (r < 0)
+    return msb_error_prefix (err, "create sandbox `%s`", name);
+  return 0;
+}
+
+/* ---- start / connect ---- */
+
+int
+msb_sandbox_start (msb_ctx *ctx, const char *name, unsigned flags, msb_sandbox **out,
+                   msb_error **err)
+{
+  _msb_cleanup_close_ int lock = msb_lock_lifecycle (&ctx->home, name, true, err);
+  if (lock < 0)
+    return -1;
+  msb_sandbox_row row = { 0 };
+  if (read_row (ctx, name, &row, err) < 0)
+    return -1;
+  int r;
+  if (status_is_live (row.status) && msb_runtime_is_alive (&ctx->home, name))
+    r = msb_fail (err, MSB_ERR_SANDBOX_STILL_RUNNING, "sandbox `%s` is already running", name);
+  else
+    {
+      _msb_cleanup_free_ char *shell = shell_of (row.config_json);
+      r = boot_and_connect (ctx, name, shell, flags, out, err);
+    }
+  msb_sandbox_row_clear (&row);
+  if (r < 0)
+    return msb_error_prefix (err, "start sandbox `%s`", name);
+  return 0;
+}
+
+int
+msb_sandbox_connect (msb_ctx *ctx, const char *name, int timeout_ms, msb_sandbox **out,
+                     msb_error **err)
+{
+  msb_sandbox_row row = { 0 };
+  if (read_row (ctx, name, &row, err) < 0)
+    return -1;
+  int r;
+  if (!status_is_live (row.status))
+    r = msb_fail (err, MSB_ERR_SANDBOX_NOT_RUNNING, "sandbox `%s` is %s, not running", name,
+                  msb_sandbox_status_name (row.status));
+  else
+    {
+      _msb_cleanup_free_ char *shell = shell_of (row.config_json);
+      r = connect_handle (ctx, name, shell, false, -1, timeout_ms, out, err);
+    }
+  msb_sandbox_row_clear (&row);
+  return r;
+}
+
+/* ---- stop / kill / remove ---- */
+
+static int
+with_live_row (msb_ctx *ctx, const char *name, int *lock, msb_sandbox_row *row, bool *live,
+               msb_error **err)
+{
+  *lock = msb_lock_lifecycle (&ctx->home, name, true, err);
+  if (*lock < 0)
+    return -1;
+  if (read_row (ctx, name, row, err) < 0)
+    return -1;
+  *live = status_is_live (row->status) && msb_runtime_is_alive (&ctx->home, name);
+  return 0;
+}
+
+int
+msb_sandbox_stop (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err)
+{
+  _msb_cleanup_close_ int lock = -1;
+  msb_sandbox_row row = { 0 };
+  bool live = false;
+  int r = with_live_row (ctx, name, &lock, &row, &live, err);
+  if (r == 0 && live)
+    r = stop_locked (ctx, &row, timeout_ms < 0 ? DEFAULT_STOP_MS : timeout_ms, err);
+  msb_sandbox_row_clear (&row);
+  return r < 0 ? msb_error_prefix (err, "stop sandbox `%s`", name) : 0;
+}
+
+int
+msb_sandbox_kill (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err)
+{
+  _msb_cleanup_close_ int lock = -1;
+  msb_sandbox_row row = { 0 };
+  bool live = false;
+  int r = with_live_row (ctx, name, &lock, &row, &live, err);
+  if (r == 0 && live)
+    r = kill_locked (ctx, &row, timeout_ms < 0 ? DEFAULT_KILL_MS : timeout_ms, "killed", err);
+  msb_sandbox_row_clear (&row);
+  return r < 0 ? msb_error_prefix (err, "kill sandbox `%s`", name) : 0;
+}
+
+int
+msb_sandbox_remove (msb_ctx *ctx, const char *name, msb_error **err)
+{
+  _msb_cleanup_close_ int lock = -1;
+  msb_sandbox_row row = { 0 };
+  bool live = false;
+  int r = with_live_row (ctx, name, &lock, &row, &live, err);
+  if (r == 0 && live)
+    r = msb_fail (err, MSB_ERR_SANDBOX_STILL_RUNNING,
+                  "sandbox `%s` is running: stop it first (or use `msb rm -f`)", name);
+  if (r == 0)
+    r = remove_locked (ctx, name, err);
+  msb_sandbox_row_clear (&row);
+  if (r < 0)
+    return -1;
+  _msb_cleanup_free_ char *lock_rel = msb_sandbox_lock_rel (name);
+  unlinkat (ctx->home.root_fd, lock_rel, 0);
+  return 0;
+}
+
+/* ---- handles ---- */
+
+const char *
+msb_sandbox_name (const msb_sandbox *sb)
+{
+  return sb->name;
+}
+
+bool
+msb_sandbox_owns_lifecycle (const msb_sandbox *sb)
+{
+  return sb->owns_lifecycle;
+}
+
+const char *
+msb_sandbox_shell (const msb_sandbox *sb)
+{
+  return sb->shell;
+}
+
+int
+msb_sandbox_detach (msb_sandbox *sb, msb_error **err)
+{
+  if (sb->watchdog_fd >= 0)
+    {
+      if (msb_control_request (&sb->ctx->home, sb->name, "detach", err) < 0)
+        return msb_error_prefix (err, "detach sandbox `%s`", sb->name);
+      close (sb->watchdog_fd);
+      sb->watchdog_fd = -1;
+    }
+  sb->owns_lifecycle = false;
+  return 0;
+}
+
+void
+msb_sandbox_close (msb_sandbox *sb)
+{
+  if (sb == NULL)
+    return;
+  msb_conn_close (sb->conn);
+  if (sb->watchdog_fd >= 0)
+    close (sb->watchdog_fd); /* an attached sandbox now stops, as if its creator exited */
+  free (sb->name);
+  free (sb->shell);
+  free (sb);
+}
+
+/* ---- info ---- */
+
+int
+msb_sandbox_get (msb_ctx *ctx, const char *name, msb_sandbox_info **out, msb_error **err)
+{
+  msb_sandbox_info *info = msb_xcalloc (1, sizeof *info);
+  if (read_row (ctx, name, &info->row, err) < 0)
+    {
+      free (info);
+      return -1;
+    }
+  *out = info;
+  return 0;
+}
+
+int
+msb_sandbox_list (msb_ctx *ctx, msb_sandbox_info ***out, size_t *n, msb_error **err)
+{
+  msb_sandbox_row *rows = NULL;
+  size_t count = 0;
+  int r;
+  MSB_WITH_DB (ctx)
+  r = msb_state_list (&ctx->db, &ctx->home, &rows, &count, err);
+  if (r < 0)
+    return -1;
+  msb_sandbox_info **list = msb_xcalloc (count + 1, sizeof *list);
+  for (size_t i = 0; i < count; i++)
+    {
+      list[i] = msb_xcalloc (1, sizeof **list);
+      list[i]->row = rows[i];
+    }
+  free (rows);
+  *out = list;
+  *n = count;
+  return 0;
+}
+
+void
+msb_sandbox_info_free (msb_sandbox_info *info)
+{
+  if (info == NULL)
+    return;
+  msb_sandbox_row_clear (&info->row);
+  free (info);
+}
+
+void
+msb_sandbox_info_list_free (msb_sandbox_info **list, size_t n)
+{
+  for (size_t i = 0; list && i < n; i++)
+    msb_sandbox_info_free (list[i]);
+  free (list);
+}
+
+const char *
+msb_sandbox_info_name (const msb_sandbox_info *i)
+{
+  return i->row.name;
+}
+
+msb_sandbox_status
+msb_sandbox_info_status (const msb_sandbox_info *i)
+{
+  return i->row.status;
+}
+
+const char *
+msb_sandbox_info_config_json (const msb_sandbox_info *i)
+{
+  return i->row.config_json;
+}
+
+const char *
+msb_sandbox_info_image (const msb_sandbox_info *i)
+{
+  return i->row.image_ref;
+}
+
+const char *
+msb_sandbox_info_manifest_digest (const msb_sandbox_info *i)
+{
+  return i->row.manifest_digest;
+}
+
+int64_t
+msb_sandbox_info_created_at (const msb_sandbox_info *i)
+{
+  return i->row.created_at;
+}
+
+int64_t
+msb_sandbox_info_updated_at (const msb_sandbox_info *i)
+{
+  return i->row.updated_at;
+}
+
+int
+msb_sandbox_info_pid (const msb_sandbox_info *i)
+{
+  return status_is_live (i->row.status) ? i->row.pid : 0;
+}
+
+int
+msb_sandbox_info_exit_code (const msb_sandbox_info *i)
+{
+  return i->row.exit_code;
+}
+
+const char *
+msb_sandbox_info_termination_reason (const msb_sandbox_info *i)
+{
+  return i->row.termination_reason;
+}

@@ -1,0 +1,429 @@
+#include "lib/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+
+static const char *const status_names[] = {
+  [MSB_STATUS_CREATED] = "created",   [MSB_STATUS_STARTING] = "starting",
+  [MSB_STATUS_RUNNING] = "running",   [MSB_STATUS_DRAINING] = "draining",
+  [MSB_STATUS_STOPPED] = "stopped",   [MSB_STATUS_CRASHED] = "crashed",
+  [MSB_STATUS_PAUSED] = "paused",
+};
+
+const char *
+msb_sandbox_status_name (msb_sandbox_status s)
+{
+  if ((unsigned) s >= sizeof status_names / sizeof status_names[0])
+    return "unknown";
+  return status_names[s];
+}
+
+msb_sandbox_status
+msb_status_from_name (const char *s)
+{
+  for (size_t i = 0; s && i < sizeof status_names / sizeof status_names[0]; i++)
+    if (strcmp (status_names[i], s) == 0)
+      return (msb_sandbox_status) i;
+  return MSB_STATUS_CRASHED;
+}
+
+static bool
+status_is_live (msb_sandbox_status s)
+{
+  return s == MSB_STATUS_STARTING || s == MSB_STATUS_RUNNING || s == MSB_STATUS_DRAINING;
+}
+
+void
+msb_sandbox_row_clear (msb_sandbox_row *r)
+{
+  free (r->name);
+  free (r->config_json);
+  free (r->labels_json);
+  free (r->image_ref);
+  free (r->manifest_digest);
+  free (r->backend);
+  free (r->termination_reason);
+  memset (r, 0, sizeof *r);
+}
+
+/* ---- locks ---- */
+
+static int
+open_lock (const msb_home *home, char *rel, msb_error **err)
+{
+  _msb_cleanup_free_ char *path = rel;
+  int fd = openat (home->root_fd, path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_IO, "open lock `%s/%s`", home->root, path);
+  return fd;
+}
+
+int
+msb_lock_lifecycle (const msb_home *home, const char *name, bool wait, msb_error **err)
+{
+  _msb_cleanup_close_ int fd = open_lock (home, msb_sandbox_lock_rel (name), err);
+  if (fd < 0)
+    return -1;
+  int r;
+  while ((r = flock (fd, LOCK_EX | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR)
+    ;
+  if (r < 0 && errno == EWOULDBLOCK)
+    return -2;
+  if (r < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_IO, "lock sandbox `%s`", name);
+  return msb_steal_fd (&fd);
+}
+
+int
+msb_lock_live (const msb_home *home, const char *name, msb_error **err)
+{
+  _msb_cleanup_close_ int fd = open_lock (home, msb_sandbox_live_lock_rel (name), err);
+  if (fd < 0)
+    return -1;
+  if (flock (fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      if (errno == EWOULDBLOCK)
+        return msb_fail (err, MSB_ERR_SANDBOX_STILL_RUNNING,
+                         "sandbox `%s` already has a running runtime process", name);
+      return msb_fail_errno (err, errno, MSB_ERR_IO, "lock sandbox `%s`", name);
+    }
+  return msb_steal_fd (&fd);
+}
+
+static bool
+lock_is_held (const msb_home *home, char *rel)
+{
+  _msb_cleanup_free_ char *path = rel;
+  _msb_cleanup_close_ int fd = openat (home->root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return false;
+  if (flock (fd, LOCK_SH | LOCK_NB) < 0)
+    return errno == EWOULDBLOCK;
+  return false; /* closing the fd drops our probe lock */
+}
+
+bool
+msb_runtime_is_alive (const msb_home *home, const char *name)
+{
+  return lock_is_held (home, msb_sandbox_live_lock_rel (name));
+}
+
+uint64_t
+msb_process_start_time (int pid)
+{
+  char path[64];
+  snprintf (path, sizeof path, "/proc/%d/stat", pid);
+  _msb_cleanup_free_ char *stat = NULL;
+  if (msb_read_file_at (AT_FDCWD, path, 4096, &stat, NULL, NULL) < 0)
+    return 0;
+  /* comm (field 2) may contain spaces and parentheses: count fields after the last ')'. */
+  char *p = strrchr (stat, ')');
+  if (p == NULL)
+    return 0;
+  int field = 2;
+  unsigned long long start = 0;
+  for (char *tok = strtok (p + 1, " "); tok; tok = strtok (NULL, " "))
+    if (++field == 22)
+      {
+        start = strtoull (tok, NULL, 10);
+        break;
+      }
+  return start;
+}
+
+/* ---- rows ---- */
+
+#define ROW_COLUMNS                                                                        \
+  "s.name, s.config_json, s.status, s.ephemeral, s.labels_json, s.image_ref,"              \
+  " s.manifest_digest, s.uid_slot, s.backend, s.created_at, s.updated_at,"                 \
+  " r.id, r.pid, r.pid_start, r.exit_code, r.signal, r.termination_reason"
+#define ROW_FROM                                                                           \
+  " FROM sandboxes s LEFT JOIN runs r ON r.id ="                                           \
+  " (SELECT MAX(id) FROM runs WHERE sandbox = s.name)"
+
+static char *
+col_str (sqlite3_stmt *st, int i)
+{
+  const unsigned char *v = sqlite3_column_text (st, i);
+  return v ? msb_xstrdup ((const char *) v) : NULL;
+}
+
+static void
+read_row (sqlite3_stmt *st, msb_sandbox_row *r)
+{
+  memset (r, 0, sizeof *r);
+  r->name = col_str (st, 0);
+  r->config_json = col_str (st, 1);
+  r->status = msb_status_from_name ((const char *) sqlite3_column_text (st, 2));
+  r->ephemeral = sqlite3_column_int (st, 3) != 0;
+  r->labels_json = col_str (st, 4);
+  r->image_ref = col_str (st, 5);
+  r->manifest_digest = col_str (st, 6);
+  r->uid_slot = sqlite3_column_int (st, 7);
+  r->backend = col_str (st, 8);
+  r->created_at = sqlite3_column_int64 (st, 9);
+  r->updated_at = sqlite3_column_int64 (st, 10);
+  r->run_id = sqlite3_column_int64 (st, 11);
+  r->pid = sqlite3_column_int (st, 12);
+  r->pid_start = (uint64_t) sqlite3_column_int64 (st, 13);
+  r->exit_code = sqlite3_column_type (st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int (st, 14);
+  r->signal = sqlite3_column_int (st, 15);
+  r->termination_reason = col_str (st, 16);
+}
+
+/* Marks a record whose runtime died without recording its end as crashed. Only when nobody
+ * holds the lifecycle lock: a create or start in progress legitimately has no live runtime
+ * for a moment. */
+static void
+reconcile (msb_db *db, const msb_home *home, msb_sandbox_row *r)
+{
+  if (!status_is_live (r->status) || msb_runtime_is_alive (home, r->name))
+    return;
+  _msb_cleanup_close_ int lock = msb_lock_lifecycle (home, r->name, false, NULL);
+  if (lock < 0)
+    return;
+  if (msb_runtime_is_alive (home, r->name))
+    return;
+  if (r->run_id)
+    msb_state_run_end (db, r->name, r->run_id, MSB_STATUS_CRASHED, -1, 0,
+                       "runtime process died", NULL);
+  else
+    msb_state_set_status (db, r->name, MSB_STATUS_CRASHED, NULL);
+  r->status = MSB_STATUS_CRASHED;
+  free (r->termination_reason);
+  r->termination_reason = msb_xstrdup ("runtime process died");
+}
+
+int
+msb_state_get (msb_db *db, const msb_home *home, const char *name, msb_sandbox_row *out,
+               msb_error **err)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db, "SELECT " ROW_COLUMNS ROW_FROM " WHERE s.name = ?1", &st, err) < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step (st);
+  if (rc == SQLITE_DONE)
+    return msb_fail (err, MSB_ERR_SANDBOX_NOT_FOUND, "sandbox `%s` not found", name);
+  if (rc != SQLITE_ROW)
+    return msb_db_fail (db, err, "read sandbox record");
+  read_row (st, out);
+  sqlite3_reset (st);
+  reconcile (db, home, out);
+  return 0;
+}
+
+int
+msb_state_exists (msb_db *db, const char *name, bool *exists, msb_error **err)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db, "SELECT 1 FROM sandboxes WHERE name = ?1", &st, err) < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step (st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return msb_db_fail (db, err, "read sandbox record");
+  *exists = rc == SQLITE_ROW;
+  return 0;
+}
+
+int
+msb_state_list (msb_db *db, const msb_home *home, msb_sandbox_row **out, size_t *n,
+                msb_error **err)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db, "SELECT " ROW_COLUMNS ROW_FROM " ORDER BY s.created_at DESC, s.name",
+                      &st, err)
+      < 0)
+    return -1;
+  msb_sandbox_row *rows = NULL;
+  size_t count = 0;
+  int rc;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      rows = msb_xrealloc (rows, (count + 1) * sizeof *rows);
+      read_row (st, &rows[count++]);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      for (size_t i = 0; i < count; i++)
+        msb_sandbox_row_clear (&rows[i]);
+      free (rows);
+      return msb_db_fail (db, err, "list sandboxes");
+    }
+  sqlite3_reset (st);
+  for (size_t i = 0; i < count; i++)
+    reconcile (db, home, &rows[i]);
+  *out = rows;
+  *n = count;
+  return 0;
+}
+
+static int
+lowest_free_slot (msb_db *db, int *slot, msb_error **err)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  /* The first slot s ≥ 0 such that s + 1 is not taken, or 0 if 0 is free. */
+  if (msb_db_prepare (db,
+                      "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sandboxes WHERE uid_slot = 0)"
+                      " THEN 0 ELSE (SELECT MIN(a.uid_slot) + 1 FROM sandboxes a WHERE NOT EXISTS"
+                      " (SELECT 1 FROM sandboxes b WHERE b.uid_slot = a.uid_slot + 1)) END",
+                      &st, err)
+      < 0)
+    return -1;
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return msb_db_fail (db, err, "allocate uid range");
+  *slot = sqlite3_column_int (st, 0);
+  return 0;
+}
+
+int
+msb_state_insert (msb_db *db, const char *name, const char *config_json, bool ephemeral,
+                  const char *labels_json, const char *image_ref, const char *manifest_digest,
+                  const char *backend, int *uid_slot, msb_error **err)
+{
+  if (msb_db_begin (db, err) < 0)
+    return -1;
+  _msb_cleanup_txn_ msb_db *txn = db;
+  int slot = 0;
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (lowest_free_slot (db, &slot, err) < 0
+      || msb_db_prepare (db,
+                         "INSERT INTO sandboxes (name, config_json, status, ephemeral, labels_json,"
+                         " image_ref, manifest_digest, uid_slot, backend, created_at, updated_at)"
+                         " VALUES (?1, ?2, 'created', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                         &st, err)
+             < 0)
+    return -1;
+  int64_t now = msb_now_ms ();
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 2, config_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (st, 3, ephemeral);
+  sqlite3_bind_text (st, 4, labels_json ? labels_json : "{}", -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 5, image_ref, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 6, manifest_digest, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (st, 7, slot);
+  sqlite3_bind_text (st, 8, backend, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 9, now);
+  int rc = sqlite3_step (st);
+  if (rc == SQLITE_CONSTRAINT)
+    return msb_fail (err, MSB_ERR_SANDBOX_ALREADY_EXISTS, "sandbox `%s` already exists", name);
+  if (rc != SQLITE_DONE)
+    return msb_db_fail (db, err, "insert sandbox record");
+  if (msb_db_commit_txn (&txn, err) < 0)
+    return -1;
+  *uid_slot = slot;
+  return 0;
+}
+
+int
+msb_state_set_status (msb_db *db, const char *name, msb_sandbox_status status, msb_error **err)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db, "UPDATE sandboxes SET status = ?1, updated_at = ?2 WHERE name = ?3", &st,
+                      err)
+      < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, msb_sandbox_status_name (status), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, msb_now_ms ());
+  sqlite3_bind_text (st, 3, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return msb_db_fail (db, err, "update sandbox status");
+  return 0;
+}
+
+int
+msb_state_delete (msb_db *db, const char *name, msb_error **err)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db, "DELETE FROM sandboxes WHERE name = ?1", &st, err) < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return msb_db_fail (db, err, "delete sandbox record");
+  return 0;
+}
+
+int
+msb_state_run_begin (msb_db *db, const char *name, int pid, uint64_t pid_start, int64_t *run_id,
+                     msb_error **err)
+{
+  if (msb_db_begin (db, err) < 0)
+    return -1;
+  _msb_cleanup_txn_ msb_db *txn = db;
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db,
+                      "INSERT INTO runs (sandbox, pid, pid_start, status, started_at)"
+                      " VALUES (?1, ?2, ?3, 'starting', ?4)",
+                      &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (st, 2, pid);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64) pid_start);
+  sqlite3_bind_int64 (st, 4, msb_now_ms ());
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return msb_db_fail (db, err, "record run");
+  *run_id = sqlite3_last_insert_rowid (db->handle);
+  if (msb_state_set_status (db, name, MSB_STATUS_STARTING, err) < 0 || msb_db_commit_txn (&txn, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+msb_state_run_ready (msb_db *db, const char *name, int64_t run_id, msb_error **err)
+{
+  if (msb_db_begin (db, err) < 0)
+    return -1;
+  _msb_cleanup_txn_ msb_db *txn = db;
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db, "UPDATE runs SET status = 'running', ready_at = ?1 WHERE id = ?2", &st,
+                      err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, msb_now_ms ());
+  sqlite3_bind_int64 (st, 2, run_id);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return msb_db_fail (db, err, "record run ready");
+  if (msb_state_set_status (db, name, MSB_STATUS_RUNNING, err) < 0 || msb_db_commit_txn (&txn, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+msb_state_run_end (msb_db *db, const char *name, int64_t run_id, msb_sandbox_status status,
+                   int exit_code, int signal, const char *reason, msb_error **err)
+{
+  if (msb_db_begin (db, err) < 0)
+    return -1;
+  _msb_cleanup_txn_ msb_db *txn = db;
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db,
+                      "UPDATE runs SET status = ?1, ended_at = ?2, exit_code = ?3, signal = ?4,"
+                      " termination_reason = ?5 WHERE id = ?6 AND ended_at IS NULL",
+                      &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, msb_sandbox_status_name (status), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, msb_now_ms ());
+  if (exit_code >= 0)
+    sqlite3_bind_int (st, 3, exit_code);
+  else
+    sqlite3_bind_null (st, 3);
+  sqlite3_bind_int (st, 4, signal);
+  sqlite3_bind_text (st, 5, reason, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 6, run_id);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return msb_db_fail (db, err, "record run end");
+  if (msb_state_set_status (db, name, status, err) < 0 || msb_db_commit_txn (&txn, err) < 0)
+    return -1;
+  return 0;
+}

@@ -1,0 +1,26 @@
+/* control.sock: one JSON request line, one JSON response line, then close (API.md §4).
+ * Operations: {"op":"status"}, {"op":"stop"}, {"op":"drain"}, {"op":"detach"} (disarm the
+ * attached-mode watchdog). Only the owner can connect (the socket is 0600 in a 0700 tree). */
+#ifndef MSB_RUNTIME_CONTROL_H
+#define MSB_RUNTIME_CONTROL_H
+
+#include "common/error.h"
+#include "runtime/loop.h"
+
+typedef struct msb_control msb_control;
+
+typedef struct msb_control_ops
+{
+  void *data;
+  /* Fill `status` (a static string) and return 0, or -1 when the op is refused. */
+  int (*stop) (void *data);
+  int (*drain) (void *data);
+  int (*detach) (void *data);
+  const char *(*status) (void *data);
+} msb_control_ops;
+
+int msb_control_start (msb_loop *loop, int listen_fd, const msb_control_ops *ops,
+                       msb_control **out, msb_error **err);
+void msb_control_free (msb_control *c);
+
+#endif

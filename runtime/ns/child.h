@@ -1,0 +1,22 @@
+/* What the sandbox's first process needs between clone and exec; filled by the parent
+ * before clone, so the child allocates nothing it must free. */
+#ifndef MSB_RUNTIME_NS_CHILD_H
+#define MSB_RUNTIME_NS_CHILD_H
+
+#include "runtime/ns/ns.h"
+
+typedef struct msb_ns_child
+{
+  msb_rootfs_spec rootfs;
+  const char *hostname;
+  int userns_fd;
+  int agent_channel_fd; /* becomes fd 3 */
+  int agent_exe_fd;     /* the msb-agent binary, executed with execveat */
+  int go_fd;            /* read end: one byte once cgroups are in place */
+  int error_fd;         /* write end (CLOEXEC): a message here means setup failed */
+} msb_ns_child;
+
+/* Runs in the cloned child; never returns. */
+__attribute__ ((noreturn)) void msb_ns_child_run (const msb_ns_child *c);
+
+#endif

@@ -1,0 +1,231 @@
+/* The namespace backend: the parent side of sandbox boot. It prepares the sandbox's user
+ * namespace (as an fd), its cgroups and the agent channel, clones the first process into new
+ * mount, pid, net, uts and ipc namespaces, holds it on a pipe until it is inside its cgroups,
+ * then waits for either a setup error or the close-on-exec error pipe closing, which means
+ * msb-agent is executing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/util.h"
+#include "lib/paths.h"
+#include "runtime/ns/child.h"
+#include "runtime/ns/ns.h"
+#include "runtime/runtime.h"
+
+typedef struct ns_state
+{
+  msb_cgroup *cgroup;
+} ns_state;
+
+static int
+ns_probe (msb_error **err)
+{
+  if (geteuid () != 0)
+    return msb_fail (err, MSB_ERR_UNSUPPORTED,
+                     "the ns backend needs root (CAP_SYS_ADMIN) to build sandboxes; run msb as root");
+  if (access ("/proc/self/ns/user", F_OK) < 0)
+    return msb_fail (err, MSB_ERR_UNSUPPORTED, "this kernel has no user namespaces");
+  return 0;
+}
+
+/* upper/ and work/ must exist, on one filesystem; the upper root is the sandbox's "/" and
+ * belongs to its root user; rootfs/ is the empty directory the root is assembled on. */
+static int
+prepare_dirs (msb_runtime *rt, msb_error **err)
+{
+  static const char *const dirs[] = { "upper", "work", "rootfs", "runtime", "logs" };
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (mkdirat (rt->sandbox_dirfd, dirs[i], 0755) < 0 && errno != EEXIST)
+      return msb_fail_errno (err, errno, MSB_ERR_IO, "create `%s/%s`", rt->sandbox_dir, dirs[i]);
+  if (fchownat (rt->sandbox_dirfd, "upper", rt->uid_base, rt->uid_base, AT_SYMLINK_NOFOLLOW) < 0
+      || fchownat (rt->sandbox_dirfd, "runtime", rt->uid_base, rt->uid_base, AT_SYMLINK_NOFOLLOW) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_IO, "chown sandbox directories");
+  return 0;
+}
+
+static char **
+layer_paths (msb_runtime *rt)
+{
+  char **v = msb_xcalloc (rt->image.layer_count + 1, sizeof (char *));
+  for (size_t i = 0; i < rt->image.layer_count; i++)
+    v[i] = msb_image_layer_path (&rt->home, rt->image.diff_ids[i]);
+  return v;
+}
+
+/* A child setup failure arrives as "<errno>:<message>"; EOF means the agent is executing. */
+static int
+read_child_result (int error_fd, msb_error **err)
+{
+  char buf[1024];
+  ssize_t n = msb_read_full (error_fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  char *colon = strchr (buf, ':');
+  int errnum = atoi (buf);
+  msb_error_clear (err);
+  if (err)
+    *err = msb_error_new (MSB_ERR_GENERIC, errnum, colon ? colon + 1 : buf);
+  return msb_error_prefix (err, "set up the sandbox");
+}
+
+static pid_t
+clone_sandbox (void)
+{
+  struct clone_args args;
+  memset (&args, 0, sizeof args);
+  args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
+  args.exit_signal = SIGCHLD;
+  return (pid_t) syscall (SYS_clone3, &args, sizeof args);
+}
+
+static int
+start_child (msb_runtime *rt, msb_ns_child *child, ns_state *st, int go_wr, int err_rd,
+             msb_error **err)
+{
+  pid_t pid = clone_sandbox ();
+  if (pid < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "clone the sandbox's first process");
+  if (pid == 0)
+    {
+      close (go_wr);
+      close (err_rd);
+      msb_ns_child_run (child);
+    }
+  rt->sandbox_pid = pid;
+  close (child->go_fd);
+  close (child->error_fd);
+  close (child->agent_channel_fd);
+  if (msb_cgroup_attach (st->cgroup, pid, err) < 0)
+    return -1;
+  if (msb_write_full (go_wr, "g", 1) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "release the sandbox process");
+  return read_child_result (err_rd, err);
+}
+
+static int
+ns_boot (msb_runtime *rt, msb_error **err)
+{
+  ns_state *st = msb_xcalloc (1, sizeof *st);
+  rt->backend_data = st;
+  if (prepare_dirs (rt, err) < 0)
+    return -1;
+  _msb_cleanup_free_ char *agent_path = msb_find_helper ("msb-agent", err);
+  if (agent_path == NULL)
+    return -1;
+  _msb_cleanup_close_ int agent_exe = open (agent_path, O_RDONLY | O_CLOEXEC);
+  if (agent_exe < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "open agent `%s`", agent_path);
+  _msb_cleanup_close_ int userns = -1;
+  if (msb_ns_userns_create (rt->uid_base, MSB_UID_RANGE_SIZE, &userns, err) < 0)
+    return -1;
+  char id[25];
+  msb_name_hash12 (rt->name, id);
+  msb_cgroup_limits limits = {
+    .cpus = rt->cfg->cpus,
+    .memory_bytes = (uint64_t) rt->cfg->memory_mib << 20,
+    .pids = rt->cfg->pids_limit,
+  };
+  if (msb_cgroup_create (id, &limits, &st->cgroup, err) < 0)
+    return -1;
+  int sv[2], go[2], errp[2];
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create the agent channel");
+  if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create setup pipes");
+  _msb_cleanup_close_ int go_wr = go[1];
+  _msb_cleanup_close_ int err_rd = errp[0];
+  _msb_cleanup_strv_ char **layers = layer_paths (rt);
+  _msb_cleanup_free_ char *upper = msb_xasprintf ("%s/upper", rt->sandbox_dir);
+  _msb_cleanup_free_ char *work = msb_xasprintf ("%s/work", rt->sandbox_dir);
+  _msb_cleanup_free_ char *target = msb_xasprintf ("%s/rootfs", rt->sandbox_dir);
+  _msb_cleanup_free_ char *runtime_dir = msb_xasprintf ("%s/runtime", rt->sandbox_dir);
+  msb_ns_child child = {
+    .rootfs = { (const char *const *) layers, rt->image.layer_count, upper, work, target,
+                runtime_dir, userns, rt->uid_base },
+    .hostname = rt->hostname,
+    .userns_fd = userns,
+    .agent_channel_fd = sv[1],
+    .agent_exe_fd = agent_exe,
+    .go_fd = go[0],
+    .error_fd = errp[1],
+  };
+  rt->agent_fd = sv[0];
+  return start_child (rt, &child, st, go_wr, err_rd, err);
+}
+
+static void
+ns_kill (msb_runtime *rt)
+{
+  if (rt->sandbox_pid > 0)
+    kill (rt->sandbox_pid, SIGKILL);
+}
+
+static int
+ns_sample (msb_runtime *rt, msb_cgroup_sample *s, msb_error **err)
+{
+  ns_state *st = rt->backend_data;
+  if (st == NULL || st->cgroup == NULL)
+    return msb_fail (err, MSB_ERR_METRICS_UNAVAILABLE, "sandbox has no cgroup");
+  return msb_cgroup_read_usage (st->cgroup, s, err);
+}
+
+static void
+ns_cleanup (msb_runtime *rt)
+{
+  ns_state *st = rt->backend_data;
+  if (st == NULL)
+    return;
+  msb_cgroup_destroy (st->cgroup);
+  free (st);
+  rt->backend_data = NULL;
+}
+
+const msb_backend msb_backend_ns = {
+  .name = "ns",
+  .probe = ns_probe,
+  .boot = ns_boot,
+  .kill = ns_kill,
+  .sample = ns_sample,
+  .cleanup = ns_cleanup,
+};
+
+void
+msb_backend_cleanup_leftovers (const msb_home *home, const char *name)
+{
+  char id[25];
+  msb_name_hash12 (name, id);
+  msb_cgroup_destroy_by_id (id);
+  _msb_cleanup_free_ char *sock = msb_sandbox_agent_sock_rel (name);
+  _msb_cleanup_free_ char *ctl = msb_sandbox_control_sock_rel (name);
+  unlinkat (home->root_fd, sock, 0);
+  unlinkat (home->root_fd, ctl, 0);
+}
+
+int
+msb_backend_select (const char *name, const msb_backend **out, msb_error **err)
+{
+  if (name == NULL || *name == '\0')
+    name = getenv ("MSB_BACKEND");
+  if (name == NULL || *name == '\0' || strcmp (name, "auto") == 0 || strcmp (name, "ns") == 0)
+    {
+      *out = &msb_backend_ns;
+      return 0;
+    }
+  if (strcmp (name, "vm") == 0)
+    return msb_fail (err, MSB_ERR_UNSUPPORTED,
+                     "the vm backend is not available in this build; use backend `ns`");
+  return msb_fail (err, MSB_ERR_INVALID_CONFIG, "unknown backend `%s` (ns, vm or auto)", name);
+}
