@@ -149,7 +149,7 @@ typedef struct msb_rlimit_spec
 } msb_rlimit_spec;
 
 /* core.bootstrap: host -> agent, id 0, first frame. Internal schema (host and agent ship
- * together). Keys: hostname, env, workdir, user, shell, init{cmd,args,env}, clock_unix_nanos. */
+ * together). Keys: hostname, env, workdir, user, init{cmd,args,env}, clock_unix_nanos. */
 typedef struct msb_msg_bootstrap
 {
   char *hostname;      /* NULL = keep */
@@ -388,7 +388,8 @@ typedef struct msb_msg
 {
   msb_msg_type type;
   uint32_t generation;  /* envelope "v"; set to MSB_PROTO_GENERATION when encoding */
-  char *type_name;      /* decoded wire name (also for unknown types); ignored when encoding */
+  char *type_name;      /* decoded wire name (also for unknown types); when encoding, used
+                         * only as the wire name of MSB_MSG_UNKNOWN (payload {}) */
   union
   {
     msb_msg_bootstrap bootstrap;
@@ -426,7 +427,9 @@ void msb_msg_encode_body (msb_buf *out, const msb_msg *m);
  * known type) and, when errbuf is not NULL, a short reason. An unknown type is NOT a failure:
  * it decodes with m->type == MSB_MSG_UNKNOWN and m->type_name set, so the caller can answer
  * UNSUPPORTED_MESSAGE_TYPE naming it. Unknown payload keys are ignored; missing optional keys
- * take their defaults. */
+ * take their defaults; decoded string vectors are never NULL (possibly empty).
+ * After a failure nothing is left allocated, but m->type and m->generation are kept, so an
+ * INVALID_PAYLOAD answer can name msb_msg_type_name(m->type) as offending_type. */
 int msb_msg_decode (const uint8_t *body, size_t len, msb_msg *m, msb_proto_error_kind *perr,
                     char *errbuf, size_t errbuf_len);
 

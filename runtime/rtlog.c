@@ -27,9 +27,12 @@ msb_rtlog (msb_rt_level level, const char *fmt, ...)
   struct tm tm;
   gmtime_r (&ts.tv_sec, &tm);
   char line[2048];
-  int n = snprintf (line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s [%d] ",
+  static struct timespec start;
+  if (start.tv_sec == 0)
+    clock_gettime (CLOCK_MONOTONIC, &start);
+  int n = snprintf (line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ %s [%d] ",
                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                    tm.tm_sec, ts.tv_nsec / 1000000, names[level], (int) getpid ());
+                    tm.tm_sec, ts.tv_nsec / 1000, names[level], (int) getpid ());
   va_list ap;
   va_start (ap, fmt);
   if (n > 0 && (size_t) n < sizeof line)

@@ -332,21 +332,33 @@ record_end (msb_runtime *rt, const msb_rt_serve *s)
     }
 }
 
+static uint64_t boot_t0;
+
+static void
+boot_phase (const char *what)
+{
+  msb_rtlog (MSB_RT_DEBUG, "boot: %s at %.2f ms", what, (double) (msb_now_mono_ns () - boot_t0) / 1e6);
+}
+
 static int
 boot (msb_runtime *rt, msb_rt_serve *s, const msb_runtime_opts *opts, int *ready_fd,
       msb_error **err)
 {
+  boot_phase ("loaded");
   if (rt->backend->probe (err) < 0)
     return -1;
   if (msb_state_run_begin (&rt->db, rt->name, (int) getpid (),
                            msb_process_start_time ((int) getpid ()), &rt->run_id, err)
       < 0)
     return -1;
+  boot_phase ("run recorded");
   if (rt->backend->boot (rt, err) < 0)
     return msb_error_prefix (err, "boot sandbox `%s`", rt->name);
+  boot_phase ("agent executing");
   _msb_cleanup_buf_ msb_buf ready = MSB_BUF_INIT;
   if (handshake_agent (rt, &ready, err) < 0)
     return msb_error_prefix (err, "boot sandbox `%s`", rt->name);
+  boot_phase ("agent ready");
   int agent_listen = -1, control_listen = -1;
   if (publish_sockets (rt, &agent_listen, &control_listen, err) < 0)
     return -1;
@@ -361,6 +373,7 @@ boot (msb_runtime *rt, msb_rt_serve *s, const msb_runtime_opts *opts, int *ready
   if (msb_state_run_ready (&rt->db, rt->name, rt->run_id, err) < 0)
     return -1;
   report_ready (ready_fd, NULL);
+  boot_phase ("reported ready");
   return 0;
 }
 
@@ -387,6 +400,7 @@ fail_boot (msb_runtime *rt, msb_rt_serve *serve, int *ready_fd, const msb_error 
 int
 msb_runtime_main (const msb_runtime_opts *opts)
 {
+  boot_t0 = msb_now_mono_ns ();
   msb_rt_block_signals ();
   msb_runtime rt = { .agent_fd = -1, .sandbox_dirfd = -1, .live_lock_fd = -1, .run_id = 0 };
   msb_rt_serve serve;

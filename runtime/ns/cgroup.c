@@ -137,28 +137,46 @@ msb_cgroup_create (const char *id, const msb_cgroup_limits *limits, msb_cgroup *
   return 0;
 }
 
-static int
-attach_one (const char *dir, pid_t pid, msb_error **err)
+int
+msb_cgroup_open_v2 (msb_cgroup *cg)
 {
-  char value[32];
-  snprintf (value, sizeof value, "%d", (int) pid);
-  return msb_cg_write (dir, "cgroup.procs", value, true, err);
+  if (cg->v2_path == NULL)
+    return -1;
+  return open (cg->v2_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 int
-msb_cgroup_attach (msb_cgroup *cg, pid_t pid, msb_error **err)
+msb_cgroup_attach_v2 (msb_cgroup *cg, pid_t pid, msb_error **err)
 {
-  if (cg->v2_path && attach_one (cg->v2_path, pid, err) < 0)
-    return -1;
-  for (int c = 0; c < MSB_CG__COUNT; c++)
+  if (cg->v2_path == NULL)
+    return 0;
+  char value[32];
+  snprintf (value, sizeof value, "%d", (int) pid);
+  return msb_cg_write (cg->v2_path, "cgroup.procs", value, true, err);
+}
+
+int
+msb_cgroup_open_v1_tasks (msb_cgroup *cg, int *fds, size_t max, msb_error **err)
+{
+  size_t n = 0;
+  for (int c = 0; c < MSB_CG__COUNT && n < max; c++)
     {
       bool seen = false;
       for (int p = 0; p < c; p++)
         seen |= cg->v1_paths[p] && cg->v1_paths[c] && strcmp (cg->v1_paths[p], cg->v1_paths[c]) == 0;
-      if (cg->v1_paths[c] && !seen && attach_one (cg->v1_paths[c], pid, err) < 0)
-        return -1;
+      if (cg->v1_paths[c] == NULL || seen)
+        continue;
+      _msb_cleanup_free_ char *path = msb_xasprintf ("%s/tasks", cg->v1_paths[c]);
+      int fd = open (path, O_WRONLY | O_CLOEXEC);
+      if (fd < 0)
+        {
+          while (n > 0)
+            close (fds[--n]);
+          return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "open `%s`", path);
+        }
+      fds[n++] = fd;
     }
-  return 0;
+  return (int) n;
 }
 
 int

@@ -1,9 +1,12 @@
 /* The sandbox's first process, between clone and exec of msb-agent. This is the one place
  * besides main that may print and exit: a failure is written to the error pipe, which the
  * parent turns into the create error. Order matters:
- *   1. wait for the parent (uid maps and cgroups are in place), die with it;
- *   2. new cgroup namespace (after being moved into the sandbox cgroup, so that is its root);
- *   3. as real root: root filesystem, API filesystems, pivot_root, hostname, loopback;
+ *   1. die with the parent; enter the sandbox's v1 cgroups (we were cloned into the v2 one):
+ *      writing "0" to `tasks` moves the calling thread without the global threadgroup lock,
+ *      whose first writer would wait ~10 ms for an RCU grace period;
+ *   2. as real root: root filesystem, API filesystems, pivot_root, hostname, loopback;
+ *   3. wait for the parent's go (it attaches us to v2 itself only on kernels without
+ *      CLONE_INTO_CGROUP); a new cgroup namespace makes the sandbox cgroup its root;
  *   4. join the sandbox user namespace and become its root — from here on no capability
  *      reaches the mount, network, uts or ipc namespaces, which the initial namespace owns;
  *   5. drop capabilities, set no_new_privs, load seccomp, leave only the agent channel open,
@@ -48,11 +51,21 @@ die_errno (const msb_ns_child *c, const char *what)
 static void
 wait_for_parent (const msb_ns_child *c)
 {
-  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0)
-    die_errno (c, "set parent-death signal");
   char go = 0;
   if (msb_read_full (c->go_fd, &go, 1) != 1)
     _exit (1); /* the runtime is gone */
+}
+
+static void
+enter_cgroups (msb_ns_child *c)
+{
+  for (size_t i = 0; i < c->n_cgroup_tasks_fds; i++)
+    {
+      if (write (c->cgroup_tasks_fds[i], "0", 1) != 1)
+        die_errno (c, "enter the sandbox cgroup");
+      close (c->cgroup_tasks_fds[i]);
+    }
+  c->n_cgroup_tasks_fds = 0;
 }
 
 static void
@@ -116,15 +129,18 @@ msb_ns_child_run (const msb_ns_child *in)
   sigset_t none;
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
-  wait_for_parent (&c);
-  if (unshare (CLONE_NEWCGROUP) < 0)
-    die_errno (&c, "create cgroup namespace");
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0)
+    die_errno (&c, "set parent-death signal");
+  enter_cgroups (&c);
   if (msb_ns_rootfs_enter (&c.rootfs, &e) < 0)
     die (&c, e);
   if (c.hostname && sethostname (c.hostname, strlen (c.hostname)) < 0)
     die_errno (&c, "set hostname");
   if (msb_ns_net_setup_loopback (&e) < 0)
     die (&c, e);
+  wait_for_parent (&c);
+  if (unshare (CLONE_NEWCGROUP) < 0)
+    die_errno (&c, "create cgroup namespace");
   become_sandbox_root (&c);
   arrange_fds (&c);
   confine (&c);

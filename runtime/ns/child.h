@@ -12,7 +12,9 @@ typedef struct msb_ns_child
   int userns_fd;
   int agent_channel_fd; /* becomes fd 3 */
   int agent_exe_fd;     /* the msb-agent binary, executed with execveat */
-  int go_fd;            /* read end: one byte once cgroups are in place */
+  int cgroup_tasks_fds[8]; /* v1 `tasks` files: the child moves itself with "0" */
+  size_t n_cgroup_tasks_fds;
+  int go_fd;            /* read end: one byte once the parent is done (v2 attach fallback) */
   int error_fd;         /* write end (CLOEXEC): a message here means setup failed */
 } msb_ns_child;
 

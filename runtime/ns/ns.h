@@ -31,8 +31,14 @@ typedef struct msb_cgroup_limits
  * limits. `id` names it (the H12 of the sandbox name). */
 int msb_cgroup_create (const char *id, const msb_cgroup_limits *limits, msb_cgroup **out,
                        msb_error **err);
-/* Moves `pid` into the cgroup(s). */
-int msb_cgroup_attach (msb_cgroup *cg, pid_t pid, msb_error **err);
+/* An O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 without one. */
+int msb_cgroup_open_v2 (msb_cgroup *cg);
+/* Moves `pid` into the v2 cgroup (when not cloned into it) — the slow path. */
+int msb_cgroup_attach_v2 (msb_cgroup *cg, pid_t pid, msb_error **err);
+/* Opens the `tasks` file of every v1 hierarchy for writing, for the child to move itself
+ * with "0": a thread moving itself skips the global threadgroup lock whose first writer
+ * waits for an RCU grace period (~10 ms per sandbox otherwise). Returns the count. */
+int msb_cgroup_open_v1_tasks (msb_cgroup *cg, int *fds, size_t max, msb_error **err);
 /* Usage counters. */
 int msb_cgroup_read_usage (msb_cgroup *cg, msb_cgroup_sample *s, msb_error **err);
 /* Kills what is left inside and removes the cgroup(s); frees cg. */

@@ -23,6 +23,7 @@
 #include "runtime/ns/child.h"
 #include "runtime/ns/ns.h"
 #include "runtime/runtime.h"
+#include "runtime/rtlog.h"
 
 typedef struct ns_state
 {
@@ -81,13 +82,28 @@ read_child_result (int error_fd, msb_error **err)
   return msb_error_prefix (err, "set up the sandbox");
 }
 
+/* With a v2 cgroup the child is born in it (CLONE_INTO_CGROUP takes the cgroup rwsem only
+ * for reading: no RCU grace period, unlike attaching a running process). */
 static pid_t
-clone_sandbox (void)
+clone_sandbox (int cgroup_fd, bool *into_cgroup)
 {
   struct clone_args args;
   memset (&args, 0, sizeof args);
   args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
   args.exit_signal = SIGCHLD;
+  *into_cgroup = false;
+  if (cgroup_fd >= 0)
+    {
+      struct clone_args with = args;
+      with.flags |= CLONE_INTO_CGROUP;
+      with.cgroup = (uint64_t) cgroup_fd;
+      pid_t pid = (pid_t) syscall (SYS_clone3, &with, sizeof with);
+      if (pid >= 0)
+        {
+          *into_cgroup = true;
+          return pid;
+        }
+    }
   return (pid_t) syscall (SYS_clone3, &args, sizeof args);
 }
 
@@ -95,7 +111,9 @@ static int
 start_child (msb_runtime *rt, msb_ns_child *child, ns_state *st, int go_wr, int err_rd,
              msb_error **err)
 {
-  pid_t pid = clone_sandbox ();
+  _msb_cleanup_close_ int cgroup_fd = msb_cgroup_open_v2 (st->cgroup);
+  bool into_cgroup;
+  pid_t pid = clone_sandbox (cgroup_fd, &into_cgroup);
   if (pid < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "clone the sandbox's first process");
   if (pid == 0)
@@ -108,7 +126,9 @@ start_child (msb_runtime *rt, msb_ns_child *child, ns_state *st, int go_wr, int 
   close (child->go_fd);
   close (child->error_fd);
   close (child->agent_channel_fd);
-  if (msb_cgroup_attach (st->cgroup, pid, err) < 0)
+  for (size_t i = 0; i < child->n_cgroup_tasks_fds; i++)
+    close (child->cgroup_tasks_fds[i]);
+  if (!into_cgroup && msb_cgroup_attach_v2 (st->cgroup, pid, err) < 0)
     return -1;
   if (msb_write_full (go_wr, "g", 1) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "release the sandbox process");
@@ -138,8 +158,10 @@ ns_boot (msb_runtime *rt, msb_error **err)
     .memory_bytes = (uint64_t) rt->cfg->memory_mib << 20,
     .pids = rt->cfg->pids_limit,
   };
+  msb_rtlog (MSB_RT_DEBUG, "ns: user namespace ready");
   if (msb_cgroup_create (id, &limits, &st->cgroup, err) < 0)
     return -1;
+  msb_rtlog (MSB_RT_DEBUG, "ns: cgroups ready");
   int sv[2], go[2], errp[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create the agent channel");
@@ -162,6 +184,10 @@ ns_boot (msb_runtime *rt, msb_error **err)
     .go_fd = go[0],
     .error_fd = errp[1],
   };
+  int n = msb_cgroup_open_v1_tasks (st->cgroup, child.cgroup_tasks_fds, 8, err);
+  if (n < 0)
+    return -1;
+  child.n_cgroup_tasks_fds = (size_t) n;
   rt->agent_fd = sv[0];
   return start_child (rt, &child, st, go_wr, err_rd, err);
 }
