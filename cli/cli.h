@@ -69,5 +69,15 @@ int cli_exec (int argc, char **argv);
 int cli_shell (int argc, char **argv);
 int cli_image (int argc, char **argv);
 int cli_sandbox (int argc, char **argv);
+int cli_runtime_entry (const char *home, const char *name, int ready_fd, int watchdog_fd);
+int cli_logs (int argc, char **argv);
+int cli_metrics (int argc, char **argv);
+int cli_ps (int argc, char **argv);
+int cli_inspect (int argc, char **argv);
+int cli_ping (int argc, char **argv);
+int cli_touch (int argc, char **argv);
+int cli_drain (int argc, char **argv);
+int cli_wait (int argc, char **argv);
+int cli_restart (int argc, char **argv);
 
 #endif

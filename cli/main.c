@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/spawn.h"
 
 typedef struct verb
 {
@@ -24,6 +25,15 @@ static const verb verbs[] = {
   { "rm", "remove", cli_rm, "remove sandboxes and all their state", false },
   { "exec", NULL, cli_exec, "run a command in a sandbox", false },
   { "shell", NULL, cli_shell, "run the sandbox shell (interactive or with a script)", false },
+  { "restart", NULL, cli_restart, "stop (if running) then start sandboxes", false },
+  { "drain", NULL, cli_drain, "let running commands finish, refuse new ones, then stop", false },
+  { "wait", NULL, cli_wait, "wait until a sandbox stops; print its exit code", false },
+  { "ps", "status", cli_ps, "running sandboxes with their resources", false },
+  { "inspect", NULL, cli_inspect, "a sandbox's status and stored config as JSON", false },
+  { "logs", NULL, cli_logs, "output captured in a sandbox's exec.log", false },
+  { "metrics", NULL, cli_metrics, "CPU, memory, disk and network of running sandboxes", false },
+  { "ping", NULL, cli_ping, "check that sandboxes' agents answer", false },
+  { "touch", NULL, cli_touch, "refresh sandboxes' idle timers", false },
   { "image", NULL, cli_image, "manage cached images (load, ls)", false },
   { "images", NULL, NULL, "list cached images (= image ls)", false },
   { "load", NULL, NULL, "load an image archive (= image load)", false },
@@ -70,6 +80,7 @@ image_alias (const char *sub, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+  msb_spawn_set_inprocess_runtime (cli_runtime_entry);
   int first = 1;
   while (first < argc && is_log_flag (argv[first]))
     first++;

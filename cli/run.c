@@ -107,6 +107,9 @@ cli_run (int argc, char **argv)
     return MSB_EXIT_MSB_FAILED;
   char *name = o.name ? strdup (o.name) : generated_name ();
   bool ephemeral = o.name == NULL;
+  /* An unnamed run removes itself: its runtime deletes the record and files when it ends. */
+  if (ephemeral)
+    msb_config_set_ephemeral (o.cfg, true, NULL);
   unsigned flags = o.replace ? MSB_SANDBOX_REPLACE : 0;
   msb_sandbox *sb = NULL;
   int status;
@@ -123,15 +126,8 @@ cli_run (int argc, char **argv)
       eo.tty = tty < 0 ? cli_is_interactive () : tty == 1;
       status = cli_exec_attached (sb, cmd[0], (const char *const *) cmd + 1, &eo, timeout);
       msb_sandbox_close (sb);
-      if (ephemeral)
-        {
-          /* Nothing of an unnamed run is kept: no need for a graceful flush. */
-          msb_sandbox_kill (ctx, name, -1, NULL);
-          if (msb_sandbox_remove (ctx, name, &err) < 0)
-            cli_fail (err, 0);
-        }
-      else
-        msb_sandbox_stop (ctx, name, -1, NULL);
+      if (msb_sandbox_stop (ctx, name, -1, &err) < 0)
+        cli_fail (err, 0);
     }
   free_argv (cmd);
   free (name);

@@ -2,6 +2,7 @@
  * libmsb, forks the real runtime into its own session and exits at once, so the runtime is
  * never the child of the program that created the sandbox (nothing to reap there). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,25 @@ close_other_fds (int a, int b)
       lo = (unsigned) keep[i] + 1;
     }
   syscall (SYS_close_range, lo, ~0U, 0);
+}
+
+/* The runtime entry, reached from `msb sandbox run` or forked directly by libmsb inside
+ * this executable (lib/spawn.h). */
+int
+cli_runtime_entry (const char *home, const char *name, int ready_fd, int watchdog_fd)
+{
+  close_other_fds (ready_fd, watchdog_fd);
+  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0)
+    {
+      dup2 (null, 0);
+      dup2 (null, 1);
+      dup2 (null, 2);
+      close (null);
+    }
+  setsid ();
+  msb_runtime_opts o = { .home = home, .name = name, .ready_fd = ready_fd, .watchdog_fd = watchdog_fd };
+  return msb_runtime_main (&o);
 }
 
 int

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -233,7 +234,15 @@ msb_conn_open (const msb_home *home, const char *name, int timeout_ms, msb_conn 
       return -1;
     }
   c->alive = true;
-  if (pthread_create (&c->reader, NULL, reader_main, c) != 0)
+  /* The reader takes no signals: with the caller's mask it would be handed process-directed
+   * signals that the application blocks in order to read them from a signalfd (the CLI
+   * forwards SIGINT, SIGTERM and SIGWINCH to the command that way), and lose them or die. */
+  sigset_t all, caller;
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &caller);
+  int started = pthread_create (&c->reader, NULL, reader_main, c);
+  pthread_sigmask (SIG_SETMASK, &caller, NULL);
+  if (started != 0)
     {
       msb_conn_close (c);
       return msb_fail (err, MSB_ERR_GENERIC, "start the connection reader thread");
@@ -308,7 +317,13 @@ msb_conn_session_open (msb_conn *c, msb_conn_session **out, msb_error **err)
       free (s);
       return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "eventfd");
     }
-  pthread_cond_init (&s->cond, NULL);
+  /* Deadlines are CLOCK_MONOTONIC (deadline_after): the condition must wait on that clock,
+   * or every timed wait compares a boot-relative time against the epoch and ends at once. */
+  pthread_condattr_t attr;
+  pthread_condattr_init (&attr);
+  pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+  pthread_cond_init (&s->cond, &attr);
+  pthread_condattr_destroy (&attr);
   pthread_mutex_lock (&c->lock);
   if (!c->alive)
     {

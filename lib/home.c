@@ -99,6 +99,17 @@ msb_name_hash16 (const char *name, char out[33])
   name_hash (name, 16, out);
 }
 
+void
+msb_sandbox_host_id (const msb_home *home, const char *name, char out[25])
+{
+  struct stat st;
+  memset (&st, 0, sizeof st);
+  fstat (home->root_fd, &st);
+  _msb_cleanup_free_ char *key = msb_xasprintf ("%llx:%llx:%s", (unsigned long long) st.st_dev,
+                                                (unsigned long long) st.st_ino, name);
+  name_hash (key, 12, out);
+}
+
 char *
 msb_sandbox_dir_rel (const char *name)
 {

@@ -23,6 +23,13 @@ char *msb_home_path (const msb_home *home, const char *rel);
 void msb_name_hash12 (const char *name, char out[25]);
 void msb_name_hash16 (const char *name, char out[33]);
 
+/* The host-wide id of sandbox `name` of this state root (its cgroup directories are named
+ * after it): hex of the first 12 bytes of SHA-256("<dev>:<ino>:<name>") of the root directory.
+ * Host-global resources must not be named after the sandbox name alone: two state roots may
+ * each hold a sandbox `x`, and tearing one down must not touch the other. The root's identity,
+ * not its path, so every spelling of MSB_HOME agrees. */
+void msb_sandbox_host_id (const msb_home *home, const char *name, char out[25]);
+
 /* Relative paths of a sandbox's pieces. Newly allocated. */
 char *msb_sandbox_dir_rel (const char *name);           /* sandboxes/<name> */
 char *msb_sandbox_run_dir_rel (const char *name);       /* run/sandboxes/<H12> */

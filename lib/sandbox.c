@@ -51,29 +51,6 @@ msb_sandbox_name_validate (const char *name, msb_error **err)
 
 /* ---- waiting for a runtime to go away ---- */
 
-static void
-sleep_ms (int ms)
-{
-  struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
-  nanosleep (&ts, NULL);
-}
-
-static bool
-wait_runtime_gone (const msb_home *home, const char *name, int timeout_ms)
-{
-  uint64_t deadline = msb_now_mono_ns () + (uint64_t) timeout_ms * 1000000u;
-  int step = 1;
-  while (msb_runtime_is_alive (home, name))
-    {
-      if (msb_now_mono_ns () >= deadline)
-        return false;
-      sleep_ms (step);
-      if (step < 20)
-        step *= 2;
-    }
-  return true;
-}
-
 /* Signals the runtime recorded in `row`, only if that pid is still the same process. */
 static bool
 signal_runtime (const msb_sandbox_row *row, int sig)
@@ -102,12 +79,10 @@ read_row (msb_ctx *ctx, const char *name, msb_sandbox_row *row, msb_error **err)
 static int
 kill_locked (msb_ctx *ctx, const msb_sandbox_row *row, int timeout_ms, const char *reason,
              msb_error **err)
-{
-  signal_runtime (row, SIGKILL);
-  if (!wait_runtime_gone (&ctx->home, row->name, timeout_ms))
+{ signal_runtime (row, SIGKILL);
+  if (!msb_runtime_wait_gone (&ctx->home, row->name, row->pid, row->pid_start, timeout_ms))
     return msb_fail (err, MSB_ERR_GENERIC, "sandbox `%s` did not stop within %d ms", row->name,
-                     timeout_ms);
-  msb_backend_cleanup_leftovers (&ctx->home, row->name);
+                     timeout_ms); msb_backend_cleanup_leftovers (&ctx->home, row->name);
   int r = 0;
   MSB_WITH_DB (ctx)
   if (row->run_id)
@@ -121,7 +96,7 @@ static int
 stop_locked (msb_ctx *ctx, const msb_sandbox_row *row, int timeout_ms, msb_error **err)
 {
   if (timeout_ms > 0 && signal_runtime (row, SIGTERM)
-      && wait_runtime_gone (&ctx->home, row->name, timeout_ms))
+      && msb_runtime_wait_gone (&ctx->home, row->name, row->pid, row->pid_start, timeout_ms))
     return 0;
   if (!msb_runtime_is_alive (&ctx->home, row->name))
     return 0;
@@ -180,6 +155,30 @@ shell_of (const char *config_json)
   return s;
 }
 
+/* SQLite is not fork-safe: a child inherits the process-wide lock bookkeeping of open
+ * connections. When the runtime is forked in-process (lib/spawn.h), our connection is
+ * closed across the fork and reopened after. */
+static int
+spawn_runtime (msb_ctx *ctx, const char *name, bool detached, int *watchdog, msb_error **err)
+{
+  if (!msb_spawn_is_inprocess ())
+    return msb_spawn_runtime (&ctx->home, name, detached, BOOT_TIMEOUT_MS, watchdog, err);
+  pthread_mutex_lock (&ctx->db_lock);
+  msb_db_close (&ctx->db);
+  int r = msb_spawn_runtime (&ctx->home, name, detached, BOOT_TIMEOUT_MS, watchdog, err);
+  msb_error *reopen_err = NULL;
+  if (msb_db_open (&ctx->db, &ctx->home, &reopen_err) < 0 && r == 0)
+    {
+      r = -1;
+      if (err)
+        *err = reopen_err;
+      reopen_err = NULL;
+    }
+  msb_error_free (reopen_err);
+  pthread_mutex_unlock (&ctx->db_lock);
+  return r;
+}
+
 /* Boots the runtime of an existing record and connects. Lock held. */
 static int
 boot_and_connect (msb_ctx *ctx, const char *name, const char *shell, unsigned flags,
@@ -188,7 +187,7 @@ boot_and_connect (msb_ctx *ctx, const char *name, const char *shell, unsigned fl
   bool detached = flags & MSB_SANDBOX_DETACHED;
   int watchdog = -1;
   msb_backend_cleanup_leftovers (&ctx->home, name);
-  if (msb_spawn_runtime (&ctx->home, name, detached, BOOT_TIMEOUT_MS, &watchdog, err) < 0)
+  if (spawn_runtime (ctx, name, detached, &watchdog, err) < 0)
     return -1;
   if (connect_handle (ctx, name, shell, !detached, watchdog, -1, out, err) < 0)
     {

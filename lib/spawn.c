@@ -20,6 +20,38 @@
 
 extern char **environ;
 
+static msb_runtime_entry_fn inprocess_runtime;
+
+void
+msb_spawn_set_inprocess_runtime (msb_runtime_entry_fn fn)
+{
+  inprocess_runtime = fn;
+}
+
+bool
+msb_spawn_is_inprocess (void)
+{
+  return inprocess_runtime != NULL;
+}
+
+/* Fork, fork again and let the grandchild run the runtime: like `msb sandbox run` without
+ * the exec. Only async-signal-safe calls happen before the entry takes over. */
+static int
+fork_runtime (const msb_home *home, const char *name, int ready_wr, int watchdog_rd, pid_t *pid,
+              msb_error **err)
+{
+  fflush (NULL);
+  *pid = fork ();
+  if (*pid < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "fork the runtime");
+  if (*pid > 0)
+    return 0;
+  pid_t runtime = fork ();
+  if (runtime != 0)
+    _exit (runtime < 0 ? 1 : 0);
+  _exit (inprocess_runtime (home->root, name, ready_wr, watchdog_rd));
+}
+
 /* posix_spawn (vfork speed even from a large process such as Python), with the two pipe
  * ends we pass made inheritable (adddup2 onto itself clears close-on-exec) and stdio on
  * /dev/null so the runtime never holds the caller's terminal or pipes. */
@@ -98,8 +130,8 @@ int
 msb_spawn_runtime (const msb_home *home, const char *name, bool detached, int timeout_ms,
                    int *watchdog_fd, msb_error **err)
 {
-  _msb_cleanup_free_ char *msb = msb_find_helper ("msb", err);
-  if (msb == NULL)
+  _msb_cleanup_free_ char *msb = inprocess_runtime ? NULL : msb_find_helper ("msb", err);
+  if (msb == NULL && inprocess_runtime == NULL)
     return -1;
   int ready[2], wd[2] = { -1, -1 };
   if (pipe2 (ready, O_CLOEXEC) < 0 || (!detached && pipe2 (wd, O_CLOEXEC) < 0))
@@ -114,7 +146,9 @@ msb_spawn_runtime (const msb_home *home, const char *name, bool detached, int ti
   char *argv[] = { "msb", "sandbox", "run", "--name", (char *) name, "--home", home->root,
                    "--ready-fd", rfd, detached ? NULL : "--watchdog-fd", wfd, NULL };
   pid_t pid;
-  if (spawn_msb (msb, argv, ready_wr, wd_rd, &pid, err) < 0)
+  int r = inprocess_runtime ? fork_runtime (home, name, ready_wr, wd_rd, &pid, err)
+                            : spawn_msb (msb, argv, ready_wr, wd_rd, &pid, err);
+  if (r < 0)
     return -1;
   /* The spawned process forks the real runtime and exits at once. */
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)

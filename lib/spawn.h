@@ -16,6 +16,16 @@
 int msb_spawn_runtime (const msb_home *home, const char *name, bool detached, int timeout_ms,
                        int *watchdog_fd, msb_error **err);
 
+/* The msb executable contains the runtime: it registers its entry point here and sandboxes
+ * it creates get their runtime by fork alone, without exec'ing msb again (no second program
+ * load and dynamic linking on the create path). Other programs using libmsb (Python,
+ * multithreaded) keep spawning `msb sandbox run`. The entry gets stdio on /dev/null, only
+ * the two pipe ends open, and never returns into the caller's code. */
+typedef int (*msb_runtime_entry_fn) (const char *home, const char *name, int ready_fd,
+                                     int watchdog_fd);
+void msb_spawn_set_inprocess_runtime (msb_runtime_entry_fn fn);
+bool msb_spawn_is_inprocess (void);
+
 /* Sends one request line to the runtime's control socket and returns 0 if it answered ok. */
 int msb_control_request (const msb_home *home, const char *name, const char *op, msb_error **err);
 

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -114,6 +117,44 @@ bool
 msb_runtime_is_alive (const msb_home *home, const char *name)
 {
   return lock_is_held (home, msb_sandbox_live_lock_rel (name));
+}
+
+static int
+remaining_ms (uint64_t deadline)
+{
+  if (deadline == 0)
+    return -1;
+  uint64_t now = msb_now_mono_ns ();
+  return now >= deadline ? 0 : (int) ((deadline - now + 999999u) / 1000000u);
+}
+
+bool
+msb_runtime_wait_gone (const msb_home *home, const char *name, int pid, uint64_t pid_start,
+                       int timeout_ms)
+{
+  uint64_t deadline = timeout_ms < 0 ? 0 : msb_now_mono_ns () + (uint64_t) timeout_ms * 1000000u;
+  /* The runtime is not our child, but a pidfd still becomes readable when it exits (its
+   * files, hence the live lock, are released before that). */
+  int pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, pid, 0) : -1;
+  if (pidfd >= 0 && msb_process_start_time (pid) == pid_start && pid_start != 0)
+    {
+      struct pollfd p = { pidfd, POLLIN, 0 };
+      while (poll (&p, 1, remaining_ms (deadline)) < 0 && errno == EINTR)
+        ;
+    }
+  if (pidfd >= 0)
+    close (pidfd);
+  long step_us = 200;
+  while (msb_runtime_is_alive (home, name))
+    {
+      if (deadline && msb_now_mono_ns () >= deadline)
+        return false;
+      struct timespec ts = { 0, step_us * 1000 };
+      nanosleep (&ts, NULL);
+      if (step_us < 20000)
+        step_us *= 2;
+    }
+  return true;
 }
 
 uint64_t

@@ -74,6 +74,12 @@ int msb_lock_live (const msb_home *home, const char *name, msb_error **err);
 /* True when a runtime holds the live lock of `name`. */
 bool msb_runtime_is_alive (const msb_home *home, const char *name);
 
+/* Waits up to timeout_ms (< 0 = forever) until no runtime holds the live lock of `name`.
+ * With the runtime's pid and start time (0 = unknown) it sleeps on a pidfd instead of
+ * polling. Returns true when the runtime is gone. */
+bool msb_runtime_wait_gone (const msb_home *home, const char *name, int pid, uint64_t pid_start,
+                            int timeout_ms);
+
 /* Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), 0 if gone:
  * with the pid it identifies a process across pid reuse. */
 uint64_t msb_process_start_time (int pid);

@@ -362,12 +362,13 @@ boot (msb_runtime *rt, msb_rt_serve *s, const msb_runtime_opts *opts, int *ready
   int agent_listen = -1, control_listen = -1;
   if (publish_sockets (rt, &agent_listen, &control_listen, err) < 0)
     return -1;
+  if (msb_rt_serve_init (s, rt, opts->watchdog_fd, err) < 0)
+    return -1;
   _msb_cleanup_free_ char *logs = msb_xasprintf ("%s/logs", rt->sandbox_dir);
   _msb_cleanup_close_ int logs_fd = open (logs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (logs_fd < 0 || msb_exec_log_open (logs_fd, &s->log, err) < 0)
     return -1;
-  if (msb_rt_serve_init (s, rt, opts->watchdog_fd, err) < 0
-      || msb_rt_serve_attach (s, agent_listen, control_listen, ready.data, ready.len, err) < 0)
+  if (msb_rt_serve_attach (s, agent_listen, control_listen, ready.data, ready.len, err) < 0)
     return -1;
   msb_exec_log_system (s->log, "--- sandbox started ---");
   if (msb_state_run_ready (&rt->db, rt->name, rt->run_id, err) < 0)

@@ -79,6 +79,34 @@ msb_rt_serve_stop (msb_rt_serve *s, const char *reason)
   rearm_timer (s);
 }
 
+static uint32_t
+slot_state (const msb_rt_serve *s)
+{
+  return s->stopping ? 2 : s->draining ? 1 : 0;
+}
+
+static void
+on_metrics (msb_watch *w, uint32_t events)
+{
+  msb_rt_serve *s = w->data;
+  uint64_t ticks;
+  (void) !read (w->fd, &ticks, sizeof ticks);
+  msb_sampler_sample (s->sampler, slot_state (s));
+}
+
+/* Draining: running commands finish, new ones are refused, then the sandbox stops. */
+static void
+start_drain (msb_rt_serve *s)
+{
+  if (s->draining || s->stopping)
+    return;
+  s->draining = true;
+  msb_relay_set_draining (s->relay, true);
+  msb_state_set_status (&s->rt->db, s->rt->name, MSB_STATUS_DRAINING, NULL);
+  msb_sampler_sample (s->sampler, slot_state (s));
+  msb_rtlog (MSB_RT_INFO, "draining: new commands are refused");
+}
+
 static void
 force_kill (msb_rt_serve *s, const char *why)
 {
@@ -111,9 +139,7 @@ on_signal (msb_watch *w, uint32_t events)
         reap_sandbox (s);
         break;
       case SIGUSR1:
-        s->draining = true;
-        msb_relay_set_draining (s->relay, true);
-        msb_rtlog (MSB_RT_INFO, "draining: new commands are refused");
+        start_drain (s);
         break;
       default:
         msb_rt_serve_stop (s, "stopped");
@@ -193,9 +219,7 @@ control_stop (void *data)
 static int
 control_drain (void *data)
 {
-  msb_rt_serve *s = data;
-  s->draining = true;
-  msb_relay_set_draining (s->relay, true);
+  start_drain (data);
   return 0;
 }
 
@@ -224,7 +248,7 @@ msb_rt_serve_init (msb_rt_serve *s, msb_runtime *rt, int watchdog_fd, msb_error 
 {
   memset (s, 0, sizeof *s);
   s->rt = rt;
-  s->signal_fd = s->timer_fd = -1;
+  s->signal_fd = s->timer_fd = s->metrics_fd = -1;
   s->watchdog_fd = watchdog_fd;
   if (msb_loop_init (&s->loop) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create event loop");
@@ -250,6 +274,27 @@ msb_rt_serve_init (msb_rt_serve *s, msb_runtime *rt, int watchdog_fd, msb_error 
   return 0;
 }
 
+/* The first sample is published before the sandbox is reported ready, so metrics are
+ * available from the first moment a client can see the sandbox. */
+static int
+start_sampler (msb_rt_serve *s, msb_error **err)
+{
+  uint64_t interval = 1000;
+  const char *env = getenv ("MSB_METRICS_INTERVAL_MS");
+  if (env && strtoull (env, NULL, 10) >= 10)
+    interval = strtoull (env, NULL, 10);
+  if (msb_sampler_open (s->rt, interval, &s->sampler, err) < 0)
+    return -1;
+  s->metrics_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  struct itimerspec its = { { (time_t) (interval / 1000), (long) (interval % 1000) * 1000000L },
+                            { (time_t) (interval / 1000), (long) (interval % 1000) * 1000000L } };
+  if (s->metrics_fd < 0 || timerfd_settime (s->metrics_fd, 0, &its, NULL) < 0
+      || msb_loop_add (&s->loop, &s->metrics_w, s->metrics_fd, EPOLLIN, on_metrics, s) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "start the metrics sampler");
+  msb_sampler_sample (s->sampler, 0);
+  return 0;
+}
+
 int
 msb_rt_serve_attach (msb_rt_serve *s, int agent_listen_fd, int control_listen_fd,
                      const uint8_t *ready_frame, size_t ready_len, msb_error **err)
@@ -261,6 +306,8 @@ msb_rt_serve_attach (msb_rt_serve *s, int agent_listen_fd, int control_listen_fd
     return -1;
   msb_control_ops ops = { s, control_stop, control_drain, control_detach, control_status };
   if (msb_control_start (&s->loop, control_listen_fd, &ops, &s->control, err) < 0)
+    return -1;
+  if (start_sampler (s, err) < 0)
     return -1;
   rearm_timer (s);
   return 0;
@@ -290,6 +337,10 @@ msb_rt_serve_close (msb_rt_serve *s)
     close (s->signal_fd);
   if (s->timer_fd >= 0)
     close (s->timer_fd);
+  if (s->metrics_fd >= 0)
+    close (s->metrics_fd);
+  msb_sampler_close (s->sampler);
+  s->sampler = NULL;
   if (s->watchdog_fd >= 0)
     close (s->watchdog_fd);
   msb_loop_close (&s->loop);

@@ -11,6 +11,7 @@
 #include "runtime/control.h"
 #include "runtime/exec_log.h"
 #include "runtime/loop.h"
+#include "runtime/metrics.h"
 #include "runtime/relay.h"
 #include "runtime/runtime.h"
 
@@ -24,9 +25,12 @@ typedef struct msb_rt_serve
   msb_watch signal_w;
   msb_watch watchdog_w;
   msb_watch timer_w;
+  msb_watch metrics_w;
+  msb_sampler *sampler;
   int signal_fd;
   int watchdog_fd;
   int timer_fd;
+  int metrics_fd;
   bool stopping;        /* core.shutdown sent; waiting for the agent to exit */
   bool draining;
   bool done;            /* the sandbox process is reaped */

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
   build-essential pkg-config meson ninja-build git
   clang libclang-rt-14-dev llvm
-  libcurl4-openssl-dev libarchive-dev libssl-dev libsqlite3-dev
+  libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev libssl-dev libsqlite3-dev
   libseccomp-dev libjansson-dev libslirp-dev libglib2.0-dev
   busybox-static
   python3 python3-dev python3-pytest python3-pytest-asyncio

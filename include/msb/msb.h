@@ -26,6 +26,7 @@
 #include <msb/error.h>
 #include <msb/exec.h>
 #include <msb/image.h>
+#include <msb/observe.h>
 #include <msb/sandbox.h>
 
 #ifdef __cplusplus

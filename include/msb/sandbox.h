@@ -79,6 +79,20 @@ int msb_sandbox_stop (msb_ctx *ctx, const char *name, int timeout_ms, msb_error 
 /* SIGKILL of the runtime (no flush), then waits up to timeout_ms (< 0 = 5 s) until stopped. */
 int msb_sandbox_kill (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err);
 
+/* Drain: commands already running finish, new ones are refused, then the sandbox stops.
+ * Returns once the request is delivered. MSB_ERR_SANDBOX_NOT_RUNNING if it is not running. */
+int msb_sandbox_drain (msb_ctx *ctx, const char *name, msb_error **err);
+
+/* Non-blocking stop / kill: return once the request is delivered. */
+int msb_sandbox_request_stop (msb_ctx *ctx, const char *name, msb_error **err);
+int msb_sandbox_request_kill (msb_ctx *ctx, const char *name, msb_error **err);
+
+/* Waits until the sandbox's runtime has exited, whatever ends it (stop, timers, drain,
+ * crash), up to timeout_ms (< 0 = forever; MSB_ERR_GENERIC on timeout). *exit_code is the
+ * exit status of the sandbox (-1 if it was killed or unknown). */
+int msb_sandbox_wait (msb_ctx *ctx, const char *name, int timeout_ms, int *exit_code,
+                      msb_error **err);
+
 /* Deletes a sandbox that is not running and all its state (record, directory, sockets, lock).
  * Errors: MSB_ERR_SANDBOX_NOT_FOUND, MSB_ERR_SANDBOX_STILL_RUNNING. */
 int msb_sandbox_remove (msb_ctx *ctx, const char *name, msb_error **err);

@@ -152,7 +152,7 @@ ns_boot (msb_runtime *rt, msb_error **err)
   if (msb_ns_userns_create (rt->uid_base, MSB_UID_RANGE_SIZE, &userns, err) < 0)
     return -1;
   char id[25];
-  msb_name_hash12 (rt->name, id);
+  msb_sandbox_host_id (&rt->home, rt->name, id);
   msb_cgroup_limits limits = {
     .cpus = rt->cfg->cpus,
     .memory_bytes = (uint64_t) rt->cfg->memory_mib << 20,
@@ -232,7 +232,7 @@ void
 msb_backend_cleanup_leftovers (const msb_home *home, const char *name)
 {
   char id[25];
-  msb_name_hash12 (name, id);
+  msb_sandbox_host_id (home, name, id);
   msb_cgroup_destroy_by_id (id);
   _msb_cleanup_free_ char *sock = msb_sandbox_agent_sock_rel (name);
   _msb_cleanup_free_ char *ctl = msb_sandbox_control_sock_rel (name);

@@ -1,0 +1,65 @@
+# msb — the two commands a new user needs:
+#   make demo   install every dependency, build, import the default image, run a first sandbox
+#   make test   everything `make demo` sets up, then every test suite (run as root)
+# and the ones a developer uses:
+#   make build | make image | make unit | make asan | make fuzz | make integration | make bench
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MSB        := $(BUILD)/cli/msb
+PYTHON     := /usr/bin/python3
+FUZZ_SECONDS ?= 10
+IMAGE_DIR  := $(BUILD)/images/busybox
+export MSB_HOME ?= $(HOME)/.microsandbox
+
+.PHONY: all deps build image demo test unit asan fuzz integration bench clean
+
+all: build
+
+deps:
+	./scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# The built-in default image local/busybox:latest, made from Debian's busybox-static.
+image: build
+	./scripts/make-busybox-image.sh $(IMAGE_DIR) >/dev/null
+	$(MSB) image load -q $(IMAGE_DIR) --tag local/busybox:latest
+
+demo: deps image
+	@echo "+ msb run local/busybox:latest -- sh -c '…'"
+	@$(MSB) run local/busybox:latest -- sh -c \
+	  'echo "hello from $$(hostname), pid $$$$ of $$(ls /proc | grep -c "^[0-9]") processes;"; \
+	   echo "6 x 7 = $$((6 * 7)), computed inside the sandbox as uid $$(id -u) (host uid $$(cut -c11-20 /proc/self/uid_map | tr -d " "))"'
+
+test: deps build
+	$(MAKE) unit asan fuzz integration
+
+unit: build
+	meson test -C $(BUILD) --print-errorlogs
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
+
+asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs
+
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh $(BUILD)/fuzz
+
+integration: build
+	./scripts/make-busybox-image.sh $(IMAGE_DIR) >/dev/null
+	MSB_BUILD=$(abspath $(BUILD)) MSB_TEST_IMAGE_DIR=$(abspath $(IMAGE_DIR)) \
+	  $(PYTHON) -m pytest -q tests/integration
+
+bench: image
+	MSB_BUILD=$(abspath $(BUILD)) ./bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,391 @@
+/* `msb metrics [NAME]`, `msb ps [NAME]`, `msb inspect NAME`, and the small verbs `ping`,
+ * `touch`, `drain`, `wait`. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static bool
+flag (int argc, char **argv, const char *a, const char *b)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], a) == 0 || (b && strcmp (argv[i], b) == 0))
+      return true;
+  return false;
+}
+
+static const char *
+format_value (int argc, char **argv)
+{
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp (argv[i], "--format") == 0)
+      return argv[i + 1];
+  return NULL;
+}
+
+static bool
+is_running (const msb_sandbox_info *i)
+{
+  msb_sandbox_status s = msb_sandbox_info_status (i);
+  return s == MSB_STATUS_RUNNING || s == MSB_STATUS_DRAINING || s == MSB_STATUS_STARTING;
+}
+
+static json_t *
+metrics_json (const char *name, const msb_metrics *m, const char *state)
+{
+  return json_pack ("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}", "name",
+                    name, "state", state, "cpu_percent", m->cpu_percent, "vcpu_time_ns",
+                    (json_int_t) m->cpu_time_ns, "memory_bytes", (json_int_t) m->memory_bytes,
+                    "memory_limit_bytes", (json_int_t) m->memory_limit_bytes, "disk_read_bytes",
+                    (json_int_t) m->disk_read_bytes, "disk_write_bytes",
+                    (json_int_t) m->disk_write_bytes, "net_rx_bytes", (json_int_t) m->net_rx_bytes,
+                    "net_tx_bytes", (json_int_t) m->net_tx_bytes, "uptime_ms",
+                    (json_int_t) m->uptime_ms, "timestamp_ms", (json_int_t) m->timestamp_ms,
+                    "cpus", (int) m->cpus);
+}
+
+static void
+print_metrics_row (const char *name, const msb_metrics *m)
+{
+  printf ("%-24s %7.1f%% %10.1fM / %-8.0fM %10.1fM %10.1fM %10llu\n", name, m->cpu_percent,
+          (double) m->memory_bytes / 1048576.0, (double) m->memory_limit_bytes / 1048576.0,
+          (double) m->disk_read_bytes / 1048576.0, (double) m->disk_write_bytes / 1048576.0,
+          (unsigned long long) (m->uptime_ms / 1000));
+}
+
+static int
+metrics_once (msb_ctx *ctx, const char *only, bool json, bool follow)
+{
+  msb_sandbox_info **list = NULL;
+  size_t n = 0;
+  msb_error *err = NULL;
+  if (msb_sandbox_list (ctx, &list, &n, &err) < 0)
+    return cli_fail (err, 1);
+  json_t *arr = json_array ();
+  if (!json)
+    printf ("%-24s %8s %23s %11s %11s %10s\n", "NAME", "CPU", "MEMORY / LIMIT", "DISK READ",
+            "DISK WRITE", "UPTIME(s)");
+  int status = 0, found = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *name = msb_sandbox_info_name (list[i]);
+      if ((only && strcmp (only, name) != 0) || (!only && !is_running (list[i])))
+        continue;
+      found++;
+      msb_metrics m = { .size = sizeof m };
+      if (msb_sandbox_metrics (ctx, name, &m, &err) < 0)
+        {
+          if (only)
+            status = cli_fail (err, 1);
+          else
+            msb_error_free (err);
+          err = NULL;
+          continue;
+        }
+      if (json)
+        json_array_append_new (arr, metrics_json (name, &m, "running"));
+      else
+        print_metrics_row (name, &m);
+    }
+  if (only && !found)
+    status = cli_failf (1, "sandbox `%s` not found", only);
+  if (json && status == 0)
+    {
+      json_t *out = only && json_array_size (arr) == 1 ? json_incref (json_array_get (arr, 0)) : json_incref (arr);
+      char *text = json_dumps (out, follow ? JSON_COMPACT : JSON_INDENT (2));
+      puts (text);
+      free (text);
+      json_decref (out);
+    }
+  json_decref (arr);
+  msb_sandbox_info_list_free (list, n);
+  fflush (stdout);
+  return status;
+}
+
+int
+cli_metrics (int argc, char **argv)
+{
+  const char *only = NULL;
+  double interval = 1;
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "--interval") == 0 && i + 1 < argc)
+      {
+        if (cli_parse_duration (argv[++i], &interval) < 0 || interval <= 0)
+          return cli_failf (1, "metrics: --interval: invalid duration `%s`", argv[i]);
+      }
+    else if (strcmp (argv[i], "--format") == 0 || strcmp (argv[i], "--sort") == 0)
+      i++;
+    else if (argv[i][0] != '-')
+      only = argv[i];
+  bool follow = flag (argc, argv, "-f", "--follow");
+  bool watch = flag (argc, argv, "-w", "--watch");
+  const char *fmt = format_value (argc, argv);
+  bool json = follow || (fmt && strcmp (fmt, "json") == 0);
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  int status;
+  for (;;)
+    {
+      if (watch && !json)
+        printf ("\033[H\033[2J");
+      status = metrics_once (ctx, only, json, follow);
+      if (status || !(watch || follow))
+        break;
+      usleep ((useconds_t) (interval * 1e6));
+    }
+  msb_ctx_close (ctx);
+  return status;
+}
+
+static void
+rfc3339 (int64_t ms, char *out, size_t n)
+{
+  time_t t = (time_t) (ms / 1000);
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *
+config_of (const msb_sandbox_info *i)
+{
+  json_t *c = json_loads (msb_sandbox_info_config_json (i), 0, NULL);
+  return c ? c : json_object ();
+}
+
+int
+cli_ps (int argc, char **argv)
+{
+  bool all = flag (argc, argv, "-a", "--all"), quiet = flag (argc, argv, "-q", "--quiet");
+  const char *fmt = format_value (argc, argv);
+  bool json = fmt && strcmp (fmt, "json") == 0;
+  const char *only = NULL;
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "--format") == 0)
+      i++;
+    else if (argv[i][0] != '-')
+      only = argv[i];
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  msb_sandbox_info **list = NULL;
+  size_t n = 0;
+  msb_error *err = NULL;
+  if (msb_sandbox_list (ctx, &list, &n, &err) < 0)
+    {
+      msb_ctx_close (ctx);
+      return cli_fail (err, 1);
+    }
+  json_t *arr = json_array ();
+  if (!json && !quiet)
+    printf ("%-24s %-28s %-16s %-7s %-11s %-9s %s\n", "NAME", "IMAGE", "COMMAND", "CPUS", "MEM",
+            "STATUS", "PORTS");
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *name = msb_sandbox_info_name (list[i]);
+      if ((only && strcmp (name, only)) || (!all && !only && !is_running (list[i])))
+        continue;
+      json_t *c = config_of (list[i]);
+      json_t *res = json_object_get (c, "resources");
+      json_int_t cpus = json_integer_value (json_object_get (res, "cpus"));
+      json_int_t max_cpus = json_integer_value (json_object_get (res, "max_cpus"));
+      json_int_t mem = json_integer_value (json_object_get (res, "memory_mib"));
+      json_int_t max_mem = json_integer_value (json_object_get (res, "max_memory_mib"));
+      const char *shell = json_string_value (json_object_get (json_object_get (c, "runtime"), "shell"));
+      const char *status = msb_sandbox_status_name (msb_sandbox_info_status (list[i]));
+      const char *image = msb_sandbox_info_image (list[i]);
+      if (json)
+        json_array_append_new (arr, json_pack ("{s:s, s:s, s:s?, s:s?, s:I, s:I, s:I, s:I, s:n, s:[]}",
+                                               "name", name, "status", status, "image", image,
+                                               "command", shell, "cpus", cpus, "max_cpus", max_cpus,
+                                               "memory_mib", mem, "max_memory_mib", max_mem, "thp",
+                                               "ports"));
+      else if (quiet)
+        puts (name);
+      else
+        {
+          char cpu_s[32], mem_s[32];
+          snprintf (cpu_s, sizeof cpu_s, "%lld/%lld", (long long) cpus, (long long) max_cpus);
+          snprintf (mem_s, sizeof mem_s, "%lld/%lldM", (long long) mem, (long long) max_mem);
+          printf ("%-24s %-28s %-16s %-7s %-11s %-9s %s\n", name, image ? image : "-",
+                  shell ? shell : "-", cpu_s, mem_s, status, "-");
+        }
+      json_decref (c);
+    }
+  if (json)
+    {
+      char *text = json_dumps (arr, JSON_INDENT (2));
+      puts (text);
+      free (text);
+    }
+  json_decref (arr);
+  msb_sandbox_info_list_free (list, n);
+  msb_ctx_close (ctx);
+  return 0;
+}
+
+int
+cli_inspect (int argc, char **argv)
+{
+  const char *name = NULL;
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], "--format") == 0)
+      i++;
+    else if (argv[i][0] != '-')
+      name = argv[i];
+  if (name == NULL)
+    return cli_failf (1, "inspect: a sandbox name is required");
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  msb_sandbox_info *info = NULL;
+  msb_error *err = NULL;
+  int status = 0;
+  if (msb_sandbox_get (ctx, name, &info, &err) < 0)
+    status = cli_fail (err, 1);
+  else
+    {
+      char created[32], updated[32];
+      rfc3339 (msb_sandbox_info_created_at (info), created, sizeof created);
+      rfc3339 (msb_sandbox_info_updated_at (info), updated, sizeof updated);
+      json_t *j = json_pack ("{s:s, s:s, s:o, s:s, s:s, s:s?, s:s?, s:i}", "name", name, "status",
+                             msb_sandbox_status_name (msb_sandbox_info_status (info)), "config",
+                             config_of (info), "created_at", created, "updated_at", updated,
+                             "manifest_digest", msb_sandbox_info_manifest_digest (info),
+                             "termination_reason", msb_sandbox_info_termination_reason (info),
+                             "pid", msb_sandbox_info_pid (info));
+      char *text = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+      puts (text);
+      free (text);
+      json_decref (j);
+      msb_sandbox_info_free (info);
+    }
+  msb_ctx_close (ctx);
+  return status;
+}
+
+typedef int (*connected_fn) (msb_sandbox *sb, const char *name);
+
+static int
+do_ping (msb_sandbox *sb, const char *name)
+{
+  double ms;
+  msb_error *err = NULL;
+  if (msb_sandbox_ping (sb, &ms, &err) < 0)
+    return cli_fail (err, 1);
+  printf ("%s: %.3f ms\n", name, ms);
+  return 0;
+}
+
+static int
+do_touch (msb_sandbox *sb, const char *name)
+{
+  uint64_t seq;
+  msb_error *err = NULL;
+  if (msb_sandbox_touch (sb, &seq, &err) < 0)
+    return cli_fail (err, 1);
+  printf ("%s: activity %llu\n", name, (unsigned long long) seq);
+  return 0;
+}
+
+static int
+each_connected (int argc, char **argv, connected_fn fn)
+{
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  int status = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      if (argv[i][0] == '-')
+        continue;
+      msb_sandbox *sb = NULL;
+      msb_error *err = NULL;
+      if (msb_sandbox_connect (ctx, argv[i], -1, &sb, &err) < 0)
+        {
+          status = cli_fail (err, 1);
+          continue;
+        }
+      if (fn (sb, argv[i]))
+        status = 1;
+      msb_sandbox_close (sb);
+    }
+  msb_ctx_close (ctx);
+  return status;
+}
+
+int
+cli_ping (int argc, char **argv)
+{
+  return each_connected (argc, argv, flag (argc, argv, "--touch", NULL) ? do_touch : do_ping);
+}
+
+int
+cli_touch (int argc, char **argv)
+{
+  return each_connected (argc, argv, do_touch);
+}
+
+int
+cli_drain (int argc, char **argv)
+{
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  int status = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      msb_error *err = NULL;
+      if (argv[i][0] != '-' && msb_sandbox_drain (ctx, argv[i], &err) < 0)
+        status = cli_fail (err, 1);
+    }
+  msb_ctx_close (ctx);
+  return status;
+}
+
+int
+cli_wait (int argc, char **argv)
+{
+  if (argc < 2)
+    return cli_failf (1, "wait: a sandbox name is required");
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  int code = -1;
+  msb_error *err = NULL;
+  int status = msb_sandbox_wait (ctx, argv[1], -1, &code, &err) < 0 ? cli_fail (err, 1) : 0;
+  if (status == 0)
+    printf ("%d\n", code);
+  msb_ctx_close (ctx);
+  return status;
+}
+
+int
+cli_restart (int argc, char **argv)
+{
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  int status = 0;
+  for (int i = 1; i < argc; i++)
+    {
+      if (argv[i][0] == '-')
+        continue;
+      msb_error *err = NULL;
+      msb_sandbox *sb = NULL;
+      if (msb_sandbox_stop (ctx, argv[i], -1, &err) < 0
+          || msb_sandbox_start (ctx, argv[i], MSB_SANDBOX_DETACHED, &sb, &err) < 0)
+        status = cli_fail (err, 1);
+      else
+        puts (argv[i]);
+      msb_sandbox_close (sb);
+    }
+  msb_ctx_close (ctx);
+  return status;
+}

@@ -1,0 +1,73 @@
+"""cgroup limits: a fork bomb meets the pids limit, a memory hog the memory limit, and the
+sandbox stays usable afterwards."""
+
+import glob
+import os
+
+import pytest
+
+from conftest import EXIT_SIGNALED
+
+PIDS_LIMIT = 64
+
+
+@pytest.fixture(scope="module")
+def sb(module_sandboxes):
+    return module_sandboxes.create("--pids-limit", str(PIDS_LIMIT), "-m", "64M", label="limits")
+
+
+def _count_procs(msb, sb):
+    return len([d for d in msb.sh(sb, "ls /proc").split() if d.isdigit()])
+
+
+def test_fork_bomb_is_stopped_by_the_pids_limit(msb, sb):
+    p = msb.exec(sb, "sh", "-c",
+                 "i=0; while [ $i -lt 500 ]; do sleep 600 & i=$((i+1)); done; echo spawned-all")
+    assert p.returncode != 0
+    assert "spawned-all" not in p.stdout
+    assert "can't fork" in p.stderr or "Resource temporarily unavailable" in p.stderr
+    # The sleeps that did start are still there, and never more than the limit.
+    assert _count_procs(msb, sb) <= PIDS_LIMIT
+    msb.exec(sb, "killall", "sleep", check=True)
+
+
+def test_sandbox_is_usable_after_a_fork_bomb(msb, sb):
+    msb.exec(sb, "sh", "-c", "while :; do sleep 600 & done")
+    msb.exec(sb, "killall", "-9", "sleep", check=True)
+    assert msb.exec(sb, "echo", "still alive").stdout == "still alive\n"
+    assert _count_procs(msb, sb) < 8
+
+
+def test_memory_hog_is_killed_by_the_memory_limit(msb, sb):
+    # tail keeps a whole newline-free line in memory: 200 MiB against a 64 MiB limit.
+    p = msb.exec(sb, "sh", "-c", 'head -c 209715200 /dev/zero | tail >/dev/null; echo "status=$?"')
+    assert (p.returncode, p.stdout) == (0, "status=137\n")  # 128 + SIGKILL
+
+
+def test_single_process_memory_hog_is_killed(msb, sb):
+    p = msb.exec(sb, "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1")
+    assert p.returncode == EXIT_SIGNALED
+
+
+def test_sandbox_is_usable_after_a_memory_hog(msb, sb):
+    msb.exec(sb, "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1")
+    assert msb.exec(sb, "echo", "still alive").stdout == "still alive\n"
+    assert msb.sh(sb, "cat /proc/1/comm") == "msb-agent\n"
+
+
+def test_memory_within_the_limit_is_usable(msb, sb):
+    p = msb.exec(sb, "dd", "if=/dev/zero", "of=/dev/null", "bs=16M", "count=4")
+    assert p.returncode == 0
+
+
+def test_limits_are_set_on_the_host_cgroups(msb, sb):
+    # Whatever the layout (v1, v2 or hybrid), exactly one memory and one pids knob carry them.
+    mem = [f for f in glob.glob("/sys/fs/cgroup/**/msb/*/memory.limit_in_bytes", recursive=True)
+           + glob.glob("/sys/fs/cgroup/**/msb/*/memory.max", recursive=True)
+           if open(f).read().strip() == str(64 << 20)]
+    pids = [f for f in glob.glob("/sys/fs/cgroup/**/msb/*/pids.max", recursive=True)
+            if open(f).read().strip() == str(PIDS_LIMIT)]
+    assert mem and pids
+    # … and the sandbox's processes live in them.
+    agent_cgroups = {os.path.dirname(f) for f in mem + pids}
+    assert any(open(os.path.join(d, "cgroup.procs")).read().strip() for d in agent_cgroups)
