@@ -27,14 +27,13 @@ build: $(BUILD)/build.ninja
 
 # The built-in default image local/busybox:latest, made from Debian's busybox-static.
 image: build
-	./scripts/make-busybox-image.sh $(IMAGE_DIR) >/dev/null
+	rm -rf $(IMAGE_DIR) && ./scripts/make-busybox-image.sh $(IMAGE_DIR) >/dev/null
 	$(MSB) image load -q $(IMAGE_DIR) --tag local/busybox:latest
 
 demo: deps image
 	@echo "+ msb run local/busybox:latest -- sh -c '…'"
 	@$(MSB) run local/busybox:latest -- sh -c \
-	  'echo "hello from $$(hostname), pid $$$$ of $$(ls /proc | grep -c "^[0-9]") processes;"; \
-	   echo "6 x 7 = $$((6 * 7)), computed inside the sandbox as uid $$(id -u) (host uid $$(cut -c11-20 /proc/self/uid_map | tr -d " "))"'
+	  'echo "hello from sandbox $$(hostname): $$(ls /proc | grep -c "^[0-9]") processes visible, root inside is uid $$(awk "{print \$$2}" /proc/self/uid_map) on the host, 6 x 7 = $$((6 * 7))"'
 
 test: deps build
 	$(MAKE) unit asan fuzz integration
@@ -54,7 +53,7 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh $(BUILD)/fuzz
 
 integration: build
-	./scripts/make-busybox-image.sh $(IMAGE_DIR) >/dev/null
+	rm -rf $(IMAGE_DIR) && ./scripts/make-busybox-image.sh $(IMAGE_DIR) >/dev/null
 	MSB_BUILD=$(abspath $(BUILD)) MSB_TEST_IMAGE_DIR=$(abspath $(IMAGE_DIR)) \
 	  $(PYTHON) -m pytest -q tests/integration
 

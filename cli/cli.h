@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <msb/msb.h>
 
 /* Exit statuses of run/exec (API.md §2). */
@@ -53,6 +54,11 @@ const char *cli_create_flags_help (void);
  * use for msb (the command's own, or 124/125/126/127/255). */
 int cli_exec_attached (msb_sandbox *sb, const char *cmd, const char *const *args,
                        msb_exec_opts *opts, double timeout_s);
+
+/* "2026-11-28T15:00:00Z" from ms since the epoch. */
+void cli_rfc3339 (int64_t ms, char *out, size_t n);
+/* Prints a JSON value on stdout (pretty unless compact). */
+void cli_print_json (json_t *value, bool compact);
 
 /* Whether stdin and stdout are terminals (auto TTY). */
 bool cli_is_interactive (void);

@@ -1,10 +1,12 @@
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -99,4 +101,22 @@ bool
 cli_is_interactive (void)
 {
   return isatty (STDIN_FILENO) && isatty (STDOUT_FILENO);
+}
+
+void
+cli_rfc3339 (int64_t ms, char *out, size_t n)
+{
+  time_t t = (time_t) (ms / 1000);
+  struct tm tm;
+  gmtime_r (&t, &tm);
+  strftime (out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+cli_print_json (json_t *value, bool compact)
+{
+  char *text = json_dumps (value, compact ? JSON_COMPACT : JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+  if (text)
+    puts (text);
+  free (text);
 }

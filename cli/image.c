@@ -88,15 +88,6 @@ image_load (int argc, char **argv)
   return status;
 }
 
-static void
-rfc3339 (int64_t ms, char *out, size_t n)
-{
-  time_t t = (time_t) (ms / 1000);
-  struct tm tm;
-  gmtime_r (&t, &tm);
-  strftime (out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int
 image_ls (int argc, char **argv)
 {
@@ -126,7 +117,7 @@ image_ls (int argc, char **argv)
     {
       const msb_image_info *im = list[i];
       char created[32];
-      rfc3339 (msb_image_info_created_at (im), created, sizeof created);
+      cli_rfc3339 (msb_image_info_created_at (im), created, sizeof created);
       if (json)
         json_array_append_new (
             arr, json_pack ("{s:s, s:s, s:I, s:s?, s:s?, s:I, s:s}", "reference",
@@ -144,11 +135,7 @@ image_ls (int argc, char **argv)
                 (double) msb_image_info_size_bytes (im) / 1048576.0);
     }
   if (json)
-    {
-      char *text = json_dumps (arr, JSON_INDENT (2));
-      puts (text);
-      free (text);
-    }
+    cli_print_json (arr, false);
   json_decref (arr);
   msb_image_info_list_free (list, n);
   msb_ctx_close (ctx);

@@ -15,15 +15,6 @@ json_status (msb_sandbox_status s)
   return (unsigned) s < 7 ? names[s] : "Unknown";
 }
 
-static void
-rfc3339 (int64_t ms, char *out, size_t n)
-{
-  time_t t = (time_t) (ms / 1000);
-  struct tm tm;
-  gmtime_r (&t, &tm);
-  strftime (out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static bool
 wanted (const msb_sandbox_info *i, bool running, bool stopped)
 {
@@ -70,7 +61,7 @@ cli_ls (int argc, char **argv)
       if (!wanted (list[i], running, stopped))
         continue;
       char created[32];
-      rfc3339 (msb_sandbox_info_created_at (list[i]), created, sizeof created);
+      cli_rfc3339 (msb_sandbox_info_created_at (list[i]), created, sizeof created);
       const char *name = msb_sandbox_info_name (list[i]);
       const char *image = msb_sandbox_info_image (list[i]);
       if (json)
@@ -84,11 +75,7 @@ cli_ls (int argc, char **argv)
                 msb_sandbox_status_name (msb_sandbox_info_status (list[i])), created);
     }
   if (json)
-    {
-      char *text = json_dumps (arr, JSON_INDENT (2));
-      puts (text);
-      free (text);
-    }
+    cli_print_json (arr, false);
   json_decref (arr);
   msb_sandbox_info_list_free (list, n);
   msb_ctx_close (ctx);

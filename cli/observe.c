@@ -143,15 +143,6 @@ cli_metrics (int argc, char **argv)
   return status;
 }
 
-static void
-rfc3339 (int64_t ms, char *out, size_t n)
-{
-  time_t t = (time_t) (ms / 1000);
-  struct tm tm;
-  gmtime_r (&t, &tm);
-  strftime (out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static json_t *
 config_of (const msb_sandbox_info *i)
 {
@@ -219,11 +210,7 @@ cli_ps (int argc, char **argv)
       json_decref (c);
     }
   if (json)
-    {
-      char *text = json_dumps (arr, JSON_INDENT (2));
-      puts (text);
-      free (text);
-    }
+    cli_print_json (arr, false);
   json_decref (arr);
   msb_sandbox_info_list_free (list, n);
   msb_ctx_close (ctx);
@@ -252,17 +239,15 @@ cli_inspect (int argc, char **argv)
   else
     {
       char created[32], updated[32];
-      rfc3339 (msb_sandbox_info_created_at (info), created, sizeof created);
-      rfc3339 (msb_sandbox_info_updated_at (info), updated, sizeof updated);
+      cli_rfc3339 (msb_sandbox_info_created_at (info), created, sizeof created);
+      cli_rfc3339 (msb_sandbox_info_updated_at (info), updated, sizeof updated);
       json_t *j = json_pack ("{s:s, s:s, s:o, s:s, s:s, s:s?, s:s?, s:i}", "name", name, "status",
                              msb_sandbox_status_name (msb_sandbox_info_status (info)), "config",
                              config_of (info), "created_at", created, "updated_at", updated,
                              "manifest_digest", msb_sandbox_info_manifest_digest (info),
                              "termination_reason", msb_sandbox_info_termination_reason (info),
                              "pid", msb_sandbox_info_pid (info));
-      char *text = json_dumps (j, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-      puts (text);
-      free (text);
+      cli_print_json (j, false);
       json_decref (j);
       msb_sandbox_info_free (info);
     }

@@ -56,10 +56,28 @@ free_argv (char **v)
   free (v);
 }
 
+/* `run -d`: the command is the sandbox's main command; the sandbox stops when it exits. */
+static int
+run_detached (msb_ctx *ctx, const char *name, cli_create_opts *o, unsigned flags,
+              const char *const *cmd)
+{
+  msb_error *err = NULL;
+  msb_sandbox *sb = NULL;
+  if (msb_config_set_main_command (o->cfg, cmd, &err) < 0
+      || msb_sandbox_create (ctx, name, o->cfg, flags | MSB_SANDBOX_DETACHED,
+                             o->replace_timeout < 0 ? -1 : (int) (o->replace_timeout * 1000), &sb, &err)
+             < 0)
+    return cli_fail (err, MSB_EXIT_MSB_FAILED);
+  msb_sandbox_close (sb);
+  puts (name);
+  return 0;
+}
+
 static int
 usage (void)
 {
   fprintf (stderr, "usage: msb run [flags] IMAGE [-- CMD ARGS…]\n%s"
+                   "  -d, --detach               print the name and leave it running; it stops when CMD exits\n"
                    "  -t, --tty                  allocate a terminal (default: when interactive)\n"
                    "      --no-tty               never allocate a terminal\n"
                    "      --timeout DUR          kill the command after DUR (exit 124)\n",
@@ -73,6 +91,7 @@ cli_run (int argc, char **argv)
   cli_create_opts o = { .cfg = msb_config_new (), .replace_timeout = -1 };
   const char *image = NULL;
   int tty = -1, i;
+  bool detach = false;
   double timeout = 0;
   for (i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     {
@@ -81,7 +100,9 @@ cli_run (int argc, char **argv)
         return MSB_EXIT_MSB_FAILED;
       if (r > 0)
         continue;
-      if (strcmp (argv[i], "-t") == 0 || strcmp (argv[i], "--tty") == 0)
+      if (strcmp (argv[i], "-d") == 0 || strcmp (argv[i], "--detach") == 0)
+        detach = true;
+      else if (strcmp (argv[i], "-t") == 0 || strcmp (argv[i], "--tty") == 0)
         tty = 1;
       else if (strcmp (argv[i], "--no-tty") == 0)
         tty = 0;
@@ -106,7 +127,7 @@ cli_run (int argc, char **argv)
   if (ctx == NULL)
     return MSB_EXIT_MSB_FAILED;
   char *name = o.name ? strdup (o.name) : generated_name ();
-  bool ephemeral = o.name == NULL;
+  bool ephemeral = o.name == NULL && !detach;
   /* An unnamed run removes itself: its runtime deletes the record and files when it ends. */
   if (ephemeral)
     msb_config_set_ephemeral (o.cfg, true, NULL);
@@ -116,6 +137,8 @@ cli_run (int argc, char **argv)
   char **cmd = resolve_command (ctx, o.cfg, user_cmd, n_user);
   if (cmd[0] == NULL)
     status = cli_failf (MSB_EXIT_MSB_FAILED, "no command given and the image has no ENTRYPOINT or CMD");
+  else if (detach)
+    status = run_detached (ctx, name, &o, flags, (const char *const *) cmd);
   else if (msb_sandbox_create (ctx, name, o.cfg, flags,
                                o.replace_timeout < 0 ? -1 : (int) (o.replace_timeout * 1000), &sb, &err)
            < 0)

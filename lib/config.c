@@ -36,6 +36,7 @@ msb_config_free (msb_config *c)
   free (c->backend);
   msb_strv_free (c->entrypoint);
   msb_strv_free (c->cmd);
+  msb_strv_free (c->main_cmd);
   msb_kvlist_clear (&c->env);
   msb_kvlist_clear (&c->labels);
   msb_kvlist_clear (&c->scripts);
@@ -57,6 +58,7 @@ msb_config_copy (const msb_config *src)
   c->backend = msb_xstrdup (src->backend);
   c->entrypoint = msb_strv_dup (src->entrypoint);
   c->cmd = msb_strv_dup (src->cmd);
+  c->main_cmd = msb_strv_dup (src->main_cmd);
   c->pull_policy = msb_xstrdup (src->pull_policy);
   memset (&c->env, 0, sizeof c->env);
   memset (&c->labels, 0, sizeof c->labels);
@@ -226,6 +228,12 @@ int
 msb_config_set_cmd (msb_config *c, const char *const *argv, msb_error **err)
 {
   return set_argv (&c->cmd, "cmd", argv, err);
+}
+
+int
+msb_config_set_main_command (msb_config *c, const char *const *argv, msb_error **err)
+{
+  return set_argv (&c->main_cmd, "main command", argv, err);
 }
 
 int

@@ -26,6 +26,7 @@ struct msb_config
   char *backend;      /* "ns", "vm", "auto" or NULL (= $MSB_BACKEND / auto) */
   char **entrypoint;  /* NULL = image ENTRYPOINT */
   char **cmd;         /* NULL = image CMD */
+  char **main_cmd;    /* extension: run at boot, the sandbox stops when it exits; NULL = none */
   msb_kvlist env;
   msb_kvlist labels;
   msb_kvlist scripts;

@@ -79,6 +79,7 @@ config_to_json_object (const msb_config *c, const char *name)
   json_object_set_new (rt, "scripts", kv_object (&c->scripts));
   json_object_set_new (rt, "entrypoint", strv_or_null (c->entrypoint));
   json_object_set_new (rt, "cmd", strv_or_null (c->cmd));
+  json_object_set_new (rt, "main", strv_or_null (c->main_cmd));
   json_object_set_new (rt, "hostname", str_or_null (c->hostname));
   json_object_set_new (rt, "user", str_or_null (c->user));
   json_object_set_new (rt, "log_level", str_or_null (c->log_level));
@@ -187,6 +188,7 @@ read_runtime (json_t *rt, msb_config *c)
   read_kv_object (json_object_get (rt, "scripts"), &c->scripts);
   c->entrypoint = get_strv (rt, "entrypoint");
   c->cmd = get_strv (rt, "cmd");
+  c->main_cmd = get_strv (rt, "main");
   c->hostname = msb_xstrdup (get_str (rt, "hostname"));
   c->user = msb_xstrdup (get_str (rt, "user"));
   c->log_level = msb_xstrdup (get_str (rt, "log_level"));

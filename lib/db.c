@@ -73,6 +73,13 @@ msb_db_fail (msb_db *db, msb_error **err, const char *what)
   return msb_fail (err, MSB_ERR_IO, "%s: %s", what, sqlite3_errmsg (db->handle));
 }
 
+char *
+msb_db_column_strdup (sqlite3_stmt *st, int col)
+{
+  const unsigned char *v = sqlite3_column_text (st, col);
+  return v ? msb_xstrdup ((const char *) v) : NULL;
+}
+
 int
 msb_db_exec (msb_db *db, const char *sql, const char *what, msb_error **err)
 {

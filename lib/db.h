@@ -31,6 +31,9 @@ void msb_db_rollback (msb_db *db);
 /* Prepares a statement or fails with context. */
 int msb_db_prepare (msb_db *db, const char *sql, sqlite3_stmt **stmt, msb_error **err);
 
+/* A newly allocated copy of a text column, NULL for SQL NULL. */
+char *msb_db_column_strdup (sqlite3_stmt *st, int col);
+
 /* An error from the last SQLite failure on `db`. Returns -1. */
 int msb_db_fail (msb_db *db, msb_error **err, const char *what);
 

@@ -190,26 +190,19 @@ msb_process_start_time (int pid)
   " FROM sandboxes s LEFT JOIN runs r ON r.id ="                                           \
   " (SELECT MAX(id) FROM runs WHERE sandbox = s.name)"
 
-static char *
-col_str (sqlite3_stmt *st, int i)
-{
-  const unsigned char *v = sqlite3_column_text (st, i);
-  return v ? msb_xstrdup ((const char *) v) : NULL;
-}
-
 static void
 read_row (sqlite3_stmt *st, msb_sandbox_row *r)
 {
   memset (r, 0, sizeof *r);
-  r->name = col_str (st, 0);
-  r->config_json = col_str (st, 1);
+  r->name = msb_db_column_strdup (st, 0);
+  r->config_json = msb_db_column_strdup (st, 1);
   r->status = msb_status_from_name ((const char *) sqlite3_column_text (st, 2));
   r->ephemeral = sqlite3_column_int (st, 3) != 0;
-  r->labels_json = col_str (st, 4);
-  r->image_ref = col_str (st, 5);
-  r->manifest_digest = col_str (st, 6);
+  r->labels_json = msb_db_column_strdup (st, 4);
+  r->image_ref = msb_db_column_strdup (st, 5);
+  r->manifest_digest = msb_db_column_strdup (st, 6);
   r->uid_slot = sqlite3_column_int (st, 7);
-  r->backend = col_str (st, 8);
+  r->backend = msb_db_column_strdup (st, 8);
   r->created_at = sqlite3_column_int64 (st, 9);
   r->updated_at = sqlite3_column_int64 (st, 10);
   r->run_id = sqlite3_column_int64 (st, 11);
@@ -217,7 +210,7 @@ read_row (sqlite3_stmt *st, msb_sandbox_row *r)
   r->pid_start = (uint64_t) sqlite3_column_int64 (st, 13);
   r->exit_code = sqlite3_column_type (st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int (st, 14);
   r->signal = sqlite3_column_int (st, 15);
-  r->termination_reason = col_str (st, 16);
+  r->termination_reason = msb_db_column_strdup (st, 16);
 }
 
 /* Marks a record whose runtime died without recording its end as crashed. Only when nobody

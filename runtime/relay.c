@@ -58,6 +58,7 @@ struct msb_relay
   relay_client *clients[MSB_RELAY_MAX_CLIENTS];
   msb_exec_log *log;
   msb_relay_events ev;
+  exec_session main_session; /* id 0 when there is no main command */
   uint64_t next_log_id;
   unsigned active_sessions;
   uint64_t last_activity_ns;
@@ -231,11 +232,61 @@ tap_output (msb_relay *r, exec_session *s, const msb_frame *f)
   msb_msg_clear (&m);
 }
 
+/* Frames of the main command: logged, and its end reported; nobody else sees them. */
+static void
+route_main_frame (msb_relay *r, const msb_frame *f)
+{
+  if (r->main_session.id == 0)
+    return;
+  tap_output (r, &r->main_session, f);
+  r->last_activity_ns = msb_now_mono_ns ();
+  if (!(f->flags & MSB_FLAG_TERMINAL))
+    return;
+  msb_msg m;
+  msb_proto_error_kind perr;
+  int code = -1;
+  if (msb_msg_decode (f->body, f->body_len, &m, &perr, NULL, 0) == 0)
+    {
+      if (m.type == MSB_MSG_EXEC_EXITED)
+        code = m.u.exec_exited.code;
+      msb_msg_clear (&m);
+    }
+  r->main_session.id = 0;
+  r->active_sessions--;
+  if (r->ev.on_main_exited)
+    r->ev.on_main_exited (r->ev.data, code);
+}
+
+void
+msb_relay_start_main (msb_relay *r, char *const *argv)
+{
+  static char *none[] = { NULL };
+  msb_msg m;
+  memset (&m, 0, sizeof m);
+  m.type = MSB_MSG_EXEC_REQUEST;
+  m.u.exec_request.cmd = argv[0];
+  m.u.exec_request.args = (char **) argv + 1;
+  m.u.exec_request.env = none;
+  m.u.exec_request.rows = 24;
+  m.u.exec_request.cols = 80;
+  r->main_session = (exec_session) { MSB_RELAY_MAIN_SESSION_ID, ++r->next_log_id, false };
+  r->active_sessions++;
+  send_msg_to_agent (r, MSB_RELAY_MAIN_SESSION_ID, &m);
+  memset (&m, 0, sizeof m);
+  m.type = MSB_MSG_EXEC_STDIN; /* stdin at EOF */
+  send_msg_to_agent (r, MSB_RELAY_MAIN_SESSION_ID, &m);
+}
+
 static void
 route_agent_frame (msb_relay *r, const uint8_t *raw, size_t len, const msb_frame *f)
 {
   if (f->id == 0)
     return; /* control frames from the agent (a late core.ready, errors) stay here */
+  if (f->id == MSB_RELAY_MAIN_SESSION_ID)
+    {
+      route_main_frame (r, f);
+      return;
+    }
   unsigned slot = f->id / MSB_RELAY_ID_STEP;
   relay_client *c = slot < MSB_RELAY_MAX_CLIENTS ? r->clients[slot] : NULL;
   if (c == NULL || f->id < c->id_start || f->id >= c->id_end)

@@ -21,13 +21,23 @@ typedef struct msb_relay_events
   void (*on_shutdown_request) (void *data);
   /* The agent channel reached EOF or failed. */
   void (*on_agent_closed) (void *data);
+  /* The runtime's own main command ended (exit code, -1 if killed or failed to start). */
+  void (*on_main_exited) (void *data, int code);
 } msb_relay_events;
+
+/* The id of the runtime's own exec session (the sandbox's main command): above every client
+ * range (128 × MSB_RELAY_ID_STEP), so no client can send or receive its frames. */
+#define MSB_RELAY_MAIN_SESSION_ID 0xFFFFFFF0u
 
 /* Takes over `agent_fd` (non-blocking) and `listen_fd` (listening, non-blocking).
  * `ready_frame` is the agent's core.ready frame, replayed to each client after the handshake. */
 int msb_relay_start (msb_loop *loop, int agent_fd, int listen_fd, const uint8_t *ready_frame,
                      size_t ready_len, msb_exec_log *log, const msb_relay_events *events,
                      msb_relay **out, msb_error **err);
+
+/* Starts the sandbox's main command as the runtime's own exec session; its output goes to
+ * exec.log and its end is reported through on_main_exited. */
+void msb_relay_start_main (msb_relay *r, char *const *argv);
 
 /* Queues a frame for the agent (e.g. core.shutdown). */
 void msb_relay_send_to_agent (msb_relay *r, const uint8_t *frame, size_t len);

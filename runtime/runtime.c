@@ -314,6 +314,11 @@ record_end (msb_runtime *rt, const msb_rt_serve *s)
 {
   int sig = 0;
   int code = exit_code_of (s->wait_status, &sig);
+  if (s->has_main)
+    {
+      code = s->main_exit_code;
+      sig = 0;
+    }
   bool requested = s->reason && strcmp (s->reason, "sandbox exited") != 0;
   msb_sandbox_status status = requested ? MSB_STATUS_STOPPED : MSB_STATUS_CRASHED;
   msb_error *e = NULL;

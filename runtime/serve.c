@@ -197,6 +197,15 @@ on_agent_closed (void *data)
 }
 
 static void
+on_main_exited (void *data, int code)
+{
+  msb_rt_serve *s = data;
+  s->has_main = true;
+  s->main_exit_code = code;
+  msb_rt_serve_stop (s, "command exited");
+}
+
+static void
 on_shutdown_request (void *data)
 {
   msb_rt_serve *s = data;
@@ -299,7 +308,7 @@ int
 msb_rt_serve_attach (msb_rt_serve *s, int agent_listen_fd, int control_listen_fd,
                      const uint8_t *ready_frame, size_t ready_len, msb_error **err)
 {
-  msb_relay_events ev = { s, on_shutdown_request, on_agent_closed };
+  msb_relay_events ev = { s, on_shutdown_request, on_agent_closed, on_main_exited };
   if (msb_relay_start (&s->loop, s->rt->agent_fd, agent_listen_fd, ready_frame, ready_len, s->log,
                        &ev, &s->relay, err)
       < 0)
@@ -309,6 +318,8 @@ msb_rt_serve_attach (msb_rt_serve *s, int agent_listen_fd, int control_listen_fd
     return -1;
   if (start_sampler (s, err) < 0)
     return -1;
+  if (s->rt->cfg->main_cmd && s->rt->cfg->main_cmd[0])
+    msb_relay_start_main (s->relay, s->rt->cfg->main_cmd);
   rearm_timer (s);
   return 0;
 }

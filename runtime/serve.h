@@ -38,6 +38,8 @@ typedef struct msb_rt_serve
   uint64_t max_deadline_ns;
   uint64_t idle_timeout_ns;
   const char *reason;   /* why the sandbox ended (termination_reason) */
+  bool has_main;        /* a main command ran: its code is the run's exit code */
+  int main_exit_code;
   int wait_status;
 } msb_rt_serve;
 

@@ -51,6 +51,9 @@ int msb_config_set_shell (msb_config *cfg, const char *shell, msb_error **err);
  * command resolution of `msb run` and exec_default, never by msb_exec_*. */
 int msb_config_set_entrypoint (msb_config *cfg, const char *const *argv, msb_error **err);
 int msb_config_set_cmd (msb_config *cfg, const char *const *argv, msb_error **err);
+/* Extension: a main command, like a container's main process: the sandbox runs it when it
+ * boots (output in its exec.log) and stops when it exits, recording its exit code. */
+int msb_config_set_main_command (msb_config *cfg, const char *const *argv, msb_error **err);
 /* Adds a label (keys prefixed "sandbox.", "microsandbox.", "service." are reserved). */
 int msb_config_set_label (msb_config *cfg, const char *key, const char *value, msb_error **err);
 /* Pull policy: "always", "if-missing" (default) or "never". */

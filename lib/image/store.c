@@ -41,13 +41,6 @@ msb_image_list_free (msb_image *imgs, size_t n)
   free (imgs);
 }
 
-static char *
-column_dup (sqlite3_stmt *st, int col)
-{
-  const unsigned char *s = sqlite3_column_text (st, col);
-  return s ? msb_xstrdup ((const char *) s) : NULL;
-}
-
 #define IMAGE_COLUMNS                                                                         \
   "SELECT i.reference, i.created_at, COALESCE(i.last_used_at, 0), m.digest, m.media_type, "  \
   "m.config_digest, m.config_json, m.architecture, m.os, m.size_bytes "                       \
@@ -80,9 +73,9 @@ load_layers (msb_db *db, msb_image *img, msb_error **err)
           img->unpacked_sizes = msb_xrealloc (img->unpacked_sizes, cap * sizeof (uint64_t));
         }
       size_t i = img->layer_count++;
-      img->diff_ids[i] = column_dup (st, 0);
-      img->blob_digests[i] = column_dup (st, 1);
-      img->layer_media_types[i] = column_dup (st, 2);
+      img->diff_ids[i] = msb_db_column_strdup (st, 0);
+      img->blob_digests[i] = msb_db_column_strdup (st, 1);
+      img->layer_media_types[i] = msb_db_column_strdup (st, 2);
       img->compressed_sizes[i] = (uint64_t) sqlite3_column_int64 (st, 3);
       img->unpacked_sizes[i] = (uint64_t) sqlite3_column_int64 (st, 4);
     }
@@ -96,14 +89,14 @@ static int
 image_from_row (msb_db *db, sqlite3_stmt *st, msb_image *img, msb_error **err)
 {
   memset (img, 0, sizeof *img);
-  img->reference = column_dup (st, 0);
+  img->reference = msb_db_column_strdup (st, 0);
   img->created_at = sqlite3_column_int64 (st, 1);
   img->last_used_at = sqlite3_column_int64 (st, 2);
-  img->manifest_digest = column_dup (st, 3);
-  img->media_type = column_dup (st, 4);
-  img->config_digest = column_dup (st, 5);
-  img->architecture = column_dup (st, 7);
-  img->os = column_dup (st, 8);
+  img->manifest_digest = msb_db_column_strdup (st, 3);
+  img->media_type = msb_db_column_strdup (st, 4);
+  img->config_digest = msb_db_column_strdup (st, 5);
+  img->architecture = msb_db_column_strdup (st, 7);
+  img->os = msb_db_column_strdup (st, 8);
   img->size_bytes = (uint64_t) sqlite3_column_int64 (st, 9);
   const char *cfg = (const char *) sqlite3_column_text (st, 6);
   if (msb_image_config_parse (cfg ? cfg : "", cfg ? strlen (cfg) : 0, &img->config, NULL, NULL,
