@@ -21,6 +21,7 @@ typedef enum agent_watch_kind
   AGENT_WATCH_SESSION_OUTPUT, /* stdout/stderr pipe or pty master */
   AGENT_WATCH_SESSION_STDIN,  /* stdin pipe (pty stdin goes through the output watch) */
   AGENT_WATCH_SESSION_REPORT, /* the child's setup-failure pipe, until exec */
+  AGENT_WATCH_FS_JOB,         /* result pipe of a filesystem worker (fs_jobs.c) */
 } agent_watch_kind;
 
 typedef struct agent_watch
@@ -40,6 +41,7 @@ typedef struct agent_defaults
 } agent_defaults;
 
 typedef struct agent_session agent_session;
+typedef struct agent_fs agent_fs;
 
 #define AGENT_SESSION_BUCKETS 1024u
 
@@ -57,6 +59,8 @@ typedef struct msb_agent
   agent_session *sessions;   /* every session, for iteration */
   agent_session *graveyard;  /* freed after the current epoll batch */
   size_t n_sessions;
+
+  agent_fs *fs; /* filesystem server (fs.c) */
 
   uint64_t activity_seq;  /* core.touched: bumped by touch and exec requests */
   uint64_t boot_time_ns;  /* CLOCK_BOOTTIME when the agent started */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent/signals.h"
+#include "agent/user.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -55,9 +56,25 @@ apply_init_handoff (msb_agent *a, const msb_msg_bootstrap *b, msb_error **err)
   return 0;
 }
 
+/* The default user must exist in the image: refusing it here fails the create with a clear
+ * error, instead of a sandbox in which every command fails to start. */
+static int
+check_default_user (const char *spec, msb_error **err)
+{
+  if (spec == NULL || *spec == '\0')
+    return 0;
+  agent_user u;
+  if (agent_user_resolve (spec, "/etc/passwd", "/etc/group", &u, err) < 0)
+    return msb_error_prefix (err, "default user `%s`", spec);
+  agent_user_clear (&u);
+  return 0;
+}
+
 static int
 apply_bootstrap (msb_agent *a, const msb_msg_bootstrap *b, msb_error **err)
 {
+  if (check_default_user (b->user, err) < 0)
+    return -1;
   a->defaults.env = msb_strv_dup (b->env);
   a->defaults.workdir = msb_xstrdup (b->workdir);
   a->defaults.user = msb_xstrdup (b->user);

@@ -7,6 +7,7 @@
 #include "agent/dispatch.h"
 
 #include "agent/exec.h"
+#include "agent/fs.h"
 #include "agent/session.h"
 #include "agent/shutdown.h"
 
@@ -94,12 +95,20 @@ on_message (msb_agent *a, const msb_frame *f, const msb_msg *m)
     case MSB_MSG_EXEC_RESIZE:
       on_session_message (a, f->id, m);
       break;
+    case MSB_MSG_FS_REQUEST:
+      agent_fs_on_request (a, f->id, &m->u.fs_request);
+      break;
+    case MSB_MSG_FS_DATA:
+      agent_fs_on_data (a, f->id, m->u.data.data.data, m->u.data.data.len);
+      break;
     case MSB_MSG_SHUTDOWN:
       agent_shutdown_begin (a, 0, false);
       break;
     case MSB_MSG_RELAY_CLIENT_DISCONNECTED:
       agent_sessions_forget_range (a, m->u.relay_client_disconnected.id_start,
                                    m->u.relay_client_disconnected.id_end_exclusive);
+      agent_fs_forget_range (a, m->u.relay_client_disconnected.id_start,
+                             m->u.relay_client_disconnected.id_end_exclusive);
       break;
     case MSB_MSG_CLOCK_SYNC: /* the ns backend shares the host clock; vm later */
     case MSB_MSG_INIT_ACK:   /* custom init handoff: later */

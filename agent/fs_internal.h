@@ -150,18 +150,11 @@ bool fs_streams_pump (msb_agent *a, agent_fs *fs);
 void fs_handles_forget_owner (agent_fs *fs, unsigned owner);
 void fs_streams_forget_range (agent_fs *fs, uint32_t start, uint32_t end);
 
-/* ---- fs_jobs.c / fs_tree.c: work that may take long runs in a forked worker ---- */
+/* ---- fs_jobs.c: work that may take long runs in a forked worker ---- */
 
 void fs_op_copy (msb_agent *a, agent_fs *fs, uint32_t id, const msb_msg_fs_request *r);
 void fs_op_remove_dir (msb_agent *a, agent_fs *fs, uint32_t id, const msb_msg_fs_request *r);
 void fs_jobs_forget_range (agent_fs *fs, uint32_t start, uint32_t end);
 bool fs_job_id_in_use (const agent_fs *fs, uint32_t id);
-/* Recursive copy of the tree at (sdir, sname) to (ddir, dname); never follows a symlink
- * below the top, never descends into the directory (skip_dev, skip_ino). 0 or -1 + errno,
- * with *failed_at naming the entry that failed (newly allocated, may be NULL). */
-int fs_tree_copy (int sfd, int ddir, const char *dname, dev_t skip_dev, ino_t skip_ino,
-                  char **failed_at);
-/* rm -rf of (dir, name) without following symlinks. 0 or -1 + errno. */
-int fs_tree_remove (int dir, const char *name, char **failed_at);
 
 #endif

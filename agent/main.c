@@ -26,6 +26,7 @@
 #include "agent/bootstrap.h"
 #include "agent/dispatch.h"
 #include "agent/exec.h"
+#include "agent/fs.h"
 #include "agent/session.h"
 #include "agent/shutdown.h"
 #include "agent/signals.h"
@@ -121,6 +122,9 @@ agent_start (msb_agent *a, msb_error **err)
   a->can_setgroups = can_setgroups ();
   if (agent_signals_setup (a, err) < 0)
     return -1;
+  _msb_cleanup_error_ msb_error *fs_err = NULL;
+  if (agent_fs_init (a, &fs_err) < 0) /* exec still works without it */
+    fprintf (stderr, "msb-agent: %s\n", msb_error_get_message (fs_err));
   a->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
   if (a->epoll_fd < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "epoll_create1");
@@ -221,6 +225,9 @@ on_event (msb_agent *a, agent_watch *w, uint32_t events)
     case AGENT_WATCH_SESSION_REPORT:
       agent_exec_on_report (a, s);
       break;
+    case AGENT_WATCH_FS_JOB:
+      agent_fs_on_job (a, w);
+      break;
     }
 }
 
@@ -234,6 +241,10 @@ run_loop (msb_agent *a)
       if (a->is_shutting_down && agent_shutdown_step (a, &timeout_ms))
         agent_shutdown_finish (a);
       agent_sessions_collect_garbage (a);
+      /* File reads are produced here, before the channel's interest is derived from what
+       * is queued; more of them waiting means the loop must not sleep. */
+      if (agent_fs_pump (a))
+        timeout_ms = 0;
       timeout_ms = update_flow (a, timeout_ms);
 
       int n = epoll_wait (a->epoll_fd, events, EPOLL_BATCH, timeout_ms);

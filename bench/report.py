@@ -147,9 +147,12 @@ def main():
     say = out.append
     runs = cold["msb run"]["runs"]
     say(f"Measured {args.stamp} on {host['os']}, kernel {host['kernel']}, {host['cpus']} CPUs "
-        f"({host['cpu_model']}), KVM {'present' if host['kvm'] else 'absent'}; "
-        f"{versions['msb']} at {versions['commit']}{' (modified tree)' if versions['tree_dirty'] else ''}; "
-        f"load average {args.load_before} before, {args.load_after} after.")
+        f"({host['cpu_model']}), /dev/kvm {'present' if host['kvm'] else 'absent'}; "
+        f"{versions['msb']}"
+        + (f" at {versions['commit']}{' (modified tree)' if versions['tree_dirty'] else ''}" if versions['commit'] else "")
+        + "; "
+        f"load average {args.load_before} before; {args.load_after} after "
+        f"(other work on the machine moves every number here).")
     say("")
     say(f"**Cold start** — `msb run local/busybox:latest -- true` end to end against the same rootfs "
         f"(hyperfine, {runs} runs after warm-up):")
@@ -189,7 +192,7 @@ def main():
              "rt: main → loaded", "rt: loaded → run recorded", "rt: run recorded → agent executing",
              "rt: agent executing → agent ready", "rt: agent ready → reported ready",
              "create: runtime ready → create returns", "exec true (msb_exec_run)",
-             "close (msb_sandbox_close)", "kill (msb_sandbox_kill)", "remove (msb_sandbox_remove)",
+             "close (msb_sandbox_close)", "stop (msb_sandbox_stop)", "remove (if anything was left)",
              "ctx close", "total (excluding log read)"]
     by_name = {ph["phase"]: ph for ph in phases["phases"]}
     for name in order + [n for n in by_name if n not in order]:

@@ -14,7 +14,9 @@
 #
 # Knobs (environment): MSB_BUILD (default: build), BENCH_RUNS (hyperfine runs, default 50),
 # BENCH_WARMUP (default 5), BENCH_EXEC_N (msb and local exec samples, default 2000),
-# BENCH_NSENTER_N (default 300), BENCH_PHASES_N (default 30), BENCH_KEEP=1 keeps the scratch dir.
+# BENCH_NSENTER_N (default 300), BENCH_PHASES_N (default 30), BENCH_KEEP=1 keeps the scratch dir,
+# BENCH_QUIET_WAIT (default 120): seconds to wait for the CPU to go quiet first (the "some"
+# line of /proc/pressure/cpu, avg10 below BENCH_QUIET_PSI, default 5 %); 0 = do not wait.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +28,8 @@ warmup=${BENCH_WARMUP:-5}
 exec_n=${BENCH_EXEC_N:-2000}
 nsenter_n=${BENCH_NSENTER_N:-300}
 phases_n=${BENCH_PHASES_N:-30}
+quiet_wait=${BENCH_QUIET_WAIT:-120}
+quiet_psi=${BENCH_QUIET_PSI:-5}
 image=local/busybox:latest
 msb=$build/cli/msb
 
@@ -38,6 +42,8 @@ for tool in hyperfine bwrap crun nsenter unshare python3 tar; do
 done
 for bin in "$msb" "$build/bench/exec_rtt" "$build/bench/cold_phases"; do
   [ -x "$bin" ] || die "$bin missing: build first (make build, or ninja -C $build)"
+  rc=0; "$bin" --help >/dev/null 2>&1 || rc=$?
+  [ "$rc" -lt 126 ] || die "$bin does not start (exit $rc): is the build complete?"
 done
 
 work=$(mktemp -d /tmp/msb-bench.XXXXXX)
@@ -104,9 +110,19 @@ $bwrap_cmd || die "bwrap baseline failed: $bwrap_cmd"
 unshare -m sh -c "$hide_v2 && exec $crun_cmd" || die "crun baseline failed: $crun_wrapped"
 "$msb" run "$image" -- true || die "msb run failed"
 
+# On a shared machine every number below moves with other people's work: wait a while for a
+# quiet moment, and record how busy the machine was either way.
+cpu_psi() { awk '/^some/ { sub("avg10=", "", $2); print $2 }' /proc/pressure/cpu 2>/dev/null || echo 0; }
+waited=0
+while [ "$waited" -lt "$quiet_wait" ] && awk -v p="$(cpu_psi)" -v t="$quiet_psi" 'BEGIN { exit !(p > t) }'; do
+  [ "$waited" = 0 ] && note "waiting up to ${quiet_wait}s for the CPU to go quiet (pressure $(cpu_psi) %)"
+  sleep 5
+  waited=$((waited + 5))
+done
+
 mkdir -p "$here/results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+load_before="$(cut -d' ' -f1-3 /proc/loadavg), cpu pressure $(cpu_psi) %"
 
 # ---- 1. cold start ----
 note "cold start: msb run vs bwrap vs crun ($runs runs each)"
@@ -136,7 +152,7 @@ note "cold phases through the C API ($phases_n iterations)"
 note "exec round trip ($exec_n msb / local, $nsenter_n nsenter)"
 "$build/bench/exec_rtt" -n "$exec_n" -N "$nsenter_n" -i "$image" > "$work/exec_rtt.json"
 
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+load_after="$(cut -d' ' -f1-3 /proc/loadavg), cpu pressure $(cpu_psi) %"
 leftover=$("$msb" ls 2>/dev/null | awk 'NR > 1' | wc -l)
 [ "$leftover" = 0 ] || note "warning: $leftover sandbox(es) left in the scratch home"
 

@@ -5,6 +5,7 @@
 #define MSB_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -85,5 +86,19 @@ int cli_touch (int argc, char **argv);
 int cli_drain (int argc, char **argv);
 int cli_wait (int argc, char **argv);
 int cli_restart (int argc, char **argv);
+
+
+/* Pull / registry verbs (cli/pull.c, cli/registry.c) and the pull progress renderer
+ * (cli/pull_progress.c), shared with run and create. */
+int cli_pull (int argc, char **argv);
+int cli_registry (int argc, char **argv);
+/* `image inspect|rm|prune|save|pull` (cli/image_manage.c); argv[1] is the subcommand. */
+int cli_image_more (int argc, char **argv);
+typedef struct cli_pull_progress cli_pull_progress;
+/* Renders to `out`; bars when `tty`; `verbose_cached` also reports a cached image. */
+cli_pull_progress *cli_pull_progress_new (FILE *out, bool tty, bool verbose_cached);
+void cli_pull_progress_event (const msb_pull_event *ev, void *data);
+/* Frees it; returns whether anything was downloaded. */
+int cli_pull_progress_finish (cli_pull_progress *p);
 
 #endif

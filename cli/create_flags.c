@@ -96,7 +96,10 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
   unsigned n;
   double d;
   const char *flag = argv[*i];
-#define VALUE(s, l) ((v = flag_value (argc, argv, i, s, l, &m)), m)
+  bool missing = false;
+  /* A flag given without its value matches nothing here and is reported once, below. */
+#define VALUE(s, l) \
+  ((v = flag_value (argc, argv, i, s, l, &m)), m && (v != NULL || (missing = true, false)))
   if (VALUE ("-n", "--name"))
     return v ? (o->name = v, 1) : bad (flag, v, "a name is required");
   if (VALUE ("-c", "--cpus"))
@@ -168,5 +171,7 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
   if (strcmp (flag, "-q") == 0 || strcmp (flag, "--quiet") == 0)
     return o->quiet = true, 1;
 #undef VALUE
+  if (missing)
+    return bad (flag, NULL, "a value is required");
   return 0;
 }

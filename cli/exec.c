@@ -14,6 +14,7 @@ typedef struct exec_flags
   const char *name;
   msb_exec_opts opts;
   const char *env[MAX_ENV + 1];
+  char *env_owned[MAX_ENV];
   size_t n_env;
   msb_rlimit rlimits[MAX_RLIMITS];
   char *rlimit_names[MAX_RLIMITS];
@@ -42,6 +43,20 @@ parse_rlimit (exec_flags *f, const char *v)
   return 0;
 }
 
+/* `-e K=V`, or `-e K` to pass this process's value of K (empty when unset), as for create. */
+static void
+add_env (exec_flags *f, const char *v)
+{
+  if (*v && strchr (v, '=') == NULL)
+    {
+      const char *host = getenv (v);
+      if (asprintf (&f->env_owned[f->n_env], "%s=%s", v, host ? host : "") < 0)
+        abort ();
+      v = f->env_owned[f->n_env];
+    }
+  f->env[f->n_env++] = v;
+}
+
 static int
 parse_flags (int argc, char **argv, exec_flags *f)
 {
@@ -65,7 +80,7 @@ parse_flags (int argc, char **argv, exec_flags *f)
       else if (strcmp (a, "-q") == 0 || strcmp (a, "--quiet") == 0)
         ;
       else if ((strcmp (a, "-e") == 0 || strcmp (a, "--env") == 0) && next && f->n_env < MAX_ENV)
-        f->env[f->n_env++] = argv[++i];
+        add_env (f, argv[++i]);
       else if ((strcmp (a, "-w") == 0 || strcmp (a, "--workdir") == 0) && next)
         f->opts.cwd = argv[++i];
       else if ((strcmp (a, "-u") == 0 || strcmp (a, "--user") == 0) && next)
@@ -97,6 +112,8 @@ free_flags (exec_flags *f)
 {
   for (size_t i = 0; i < f->opts.n_rlimits; i++)
     free (f->rlimit_names[i]);
+  for (size_t i = 0; i < f->n_env; i++)
+    free (f->env_owned[i]);
 }
 
 /* Connects, or starts a stopped sandbox for the duration of the command. */

@@ -151,5 +151,5 @@ cli_image (int argc, char **argv)
     return image_load (argc - 1, argv + 1);
   if (strcmp (argv[1], "ls") == 0 || strcmp (argv[1], "list") == 0)
     return image_ls (argc - 1, argv + 1);
-  return cli_failf (1, "image: unknown command `%s`", argv[1]);
+  return cli_image_more (argc, argv); /* inspect, rm, prune, save, pull: cli/image_manage.c */
 }

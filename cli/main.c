@@ -34,8 +34,12 @@ static const verb verbs[] = {
   { "metrics", NULL, cli_metrics, "CPU, memory, disk and network of running sandboxes", false },
   { "ping", NULL, cli_ping, "check that sandboxes' agents answer", false },
   { "touch", NULL, cli_touch, "refresh sandboxes' idle timers", false },
-  { "image", NULL, cli_image, "manage cached images (load, ls)", false },
+  { "image", NULL, cli_image, "manage cached images (load, ls, inspect, rm, prune, save, pull)", false },
+  { "pull", NULL, cli_pull, "pull an image from a registry, with per-layer progress", false },
+  { "registry", NULL, cli_registry, "registry credentials (login, logout, ls)", false },
   { "images", NULL, NULL, "list cached images (= image ls)", false },
+  { "rmi", NULL, NULL, "remove cached images (= image rm)", false },
+  { "save", NULL, NULL, "save images to an archive (= image save)", false },
   { "load", NULL, NULL, "load an image archive (= image load)", false },
   { "sandbox", NULL, cli_sandbox, "internal: per-sandbox runtime process", true },
 };
@@ -101,6 +105,10 @@ main (int argc, char **argv)
     return image_alias ("ls", vargc, vargv);
   if (strcmp (cmd, "load") == 0)
     return image_alias ("load", vargc, vargv);
+  if (strcmp (cmd, "rmi") == 0)
+    return image_alias ("rm", vargc, vargv);
+  if (strcmp (cmd, "save") == 0)
+    return image_alias ("save", vargc, vargv);
   for (size_t i = 0; i < N_VERBS; i++)
     if (verbs[i].fn && (strcmp (cmd, verbs[i].name) == 0
                         || (verbs[i].alias && strcmp (cmd, verbs[i].alias) == 0)))

@@ -41,6 +41,8 @@ msb_config_free (msb_config *c)
   msb_kvlist_clear (&c->labels);
   msb_kvlist_clear (&c->scripts);
   free (c->pull_policy);
+  msb_config_registry_clear (c);
+  msb_config_files_clear (c);
   free (c);
 }
 
@@ -66,6 +68,8 @@ msb_config_copy (const msb_config *src)
   msb_kvlist_copy (&c->env, &src->env);
   msb_kvlist_copy (&c->labels, &src->labels);
   msb_kvlist_copy (&c->scripts, &src->scripts);
+  msb_config_registry_copy (c, src);
+  msb_config_files_copy (c, src);
   return c;
 }
 

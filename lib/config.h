@@ -8,6 +8,7 @@
 
 #include <msb/config.h>
 
+#include "lib/config_fs.h"
 #include "lib/kv.h"
 
 struct msb_config
@@ -34,9 +35,25 @@ struct msb_config
   int64_t max_duration_secs;  /* 0 = none */
   int64_t idle_timeout_secs;  /* 0 = none */
   bool ephemeral;
+  /* registry_auth, registry_insecure, registry_ca_certs (lib/config_registry.c): for the pull
+   * of a create only; never serialised into the config JSON. */
+  struct
+  {
+    char *username;
+    char *password;
+    bool insecure;
+    char **ca_files;
+    char *ca_pem;
+  } registry;
+  /* volumes, patches, init, upper size (lib/config_fs.c, lib/config_fs_json.c). */
+  msb_config_files files;
 };
 
 msb_config *msb_config_copy (const msb_config *cfg);
+
+/* The registry part of a config: wiped and freed / deep-copied (lib/config_registry.c). */
+void msb_config_registry_clear (msb_config *cfg);
+void msb_config_registry_copy (msb_config *dst, const msb_config *src);
 
 /* Checks what setters cannot check alone (an image is set, …). */
 int msb_config_validate (const msb_config *cfg, msb_error **err);

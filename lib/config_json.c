@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/util.h"
 #include "lib/config.h"
+#include "lib/config_fs_json.h"
 
 static json_t *
 str_or_null (const char *s)
@@ -65,8 +66,9 @@ config_to_json_object (const msb_config *c, const char *name)
 {
   json_t *root = json_object ();
   json_object_set_new (root, "name", str_or_null (name));
-  json_object_set_new (root, "image",
-                       json_pack ("{s:{s:o}}", "Oci", "reference", str_or_null (c->image)));
+  json_t *oci = json_pack ("{s:o}", "reference", str_or_null (c->image));
+  msb_config_root_disk_json (c, oci);
+  json_object_set_new (root, "image", json_pack ("{s:o}", "Oci", oci));
   json_object_set_new (root, "resources",
                        json_pack ("{s:I, s:I, s:I, s:I, s:I}", "cpus", (json_int_t) c->cpus,
                                   "memory_mib", (json_int_t) c->memory_mib, "max_cpus",
@@ -86,13 +88,13 @@ config_to_json_object (const msb_config *c, const char *name)
   json_object_set_new (root, "runtime", rt);
   json_object_set_new (root, "env", env_array (&c->env));
   json_object_set_new (root, "labels", kv_object (&c->labels));
-  json_object_set_new (root, "mounts", json_array ());
-  json_object_set_new (root, "patches", json_array ());
+  json_object_set_new (root, "mounts", msb_config_mounts_json (c));
+  json_object_set_new (root, "patches", msb_config_patches_json (c));
   json_object_set_new (root, "rlimits", json_array ());
   json_object_set_new (root, "network",
                        json_pack ("{s:b, s:[], s:I}", "enabled", 0, "ports", "max_connections",
                                   (json_int_t) 256));
-  json_object_set_new (root, "init", json_null ());
+  json_object_set_new (root, "init", msb_config_init_json (c));
   json_object_set_new (root, "pull_policy", json_string (pull_policy_json (c->pull_policy)));
   json_object_set_new (root, "security_profile", json_string ("default"));
   json_object_set_new (root, "lifecycle",
@@ -256,6 +258,7 @@ msb_config_from_json (const char *text, msb_config **out, msb_error **err)
   read_lifecycle (json_object_get (root, "lifecycle"), c);
   read_pull_policy (get_str (root, "pull_policy"), c);
   c->backend = msb_xstrdup (get_str (root, "backend"));
+  msb_config_files_from_json (root, c);
   json_decref (root);
   *out = c;
   return 0;

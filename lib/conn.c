@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/paths.h"
+#include "lib/state.h"
 
 typedef struct frame_node
 {
@@ -112,13 +113,22 @@ connect_relay (const msb_home *home, const char *name, msb_error **err)
 }
 
 static int
-handshake (msb_conn *c, const char *name, int timeout_ms, msb_error **err)
+handshake (msb_conn *c, const msb_home *home, const char *name, int timeout_ms, msb_error **err)
 {
   uint64_t deadline = msb_now_mono_ns () + (uint64_t) timeout_ms * 1000000u;
   uint8_t hello[8], hdr[MSB_FRAME_HEADER_LEN];
   if (read_exact (c->fd, hello, 8, deadline) < 0 || read_exact (c->fd, hdr, sizeof hdr, deadline) < 0)
-    return msb_fail (err, MSB_ERR_SANDBOX_NOT_RUNNING,
-                     "sandbox `%s` did not complete the relay handshake", name);
+    {
+      /* A relay that has no free slot closes the connection before the handshake; the
+       * sandbox is running all the same, and "not running" would send callers to start it. */
+      if (msb_runtime_is_alive (home, name))
+        return msb_fail (err, MSB_ERR_GENERIC,
+                         "sandbox `%s` refused the connection (its relay serves at most %u "
+                         "clients at a time, or it is stopping)",
+                         name, MSB_RELAY_MAX_CLIENTS);
+      return msb_fail (err, MSB_ERR_SANDBOX_NOT_RUNNING,
+                       "sandbox `%s` did not complete the relay handshake", name);
+    }
   c->id_start = get_u32 (hello);
   c->id_end = get_u32 (hello + 4);
   uint32_t len = get_u32 (hdr);
@@ -228,7 +238,7 @@ msb_conn_open (const msb_home *home, const char *name, int timeout_ms, msb_conn 
   c->refs = 1;
   pthread_mutex_init (&c->lock, NULL);
   pthread_mutex_init (&c->wlock, NULL);
-  if (handshake (c, name, timeout_ms < 0 ? 10000 : timeout_ms, err) < 0)
+  if (handshake (c, home, name, timeout_ms < 0 ? 10000 : timeout_ms, err) < 0)
     {
       msb_conn_close (c);
       return -1;

@@ -63,6 +63,14 @@ static const char *const migrations[] = {
   "  manifest_digest TEXT NOT NULL REFERENCES manifests(digest),"
   "  created_at INTEGER NOT NULL,"
   "  last_used_at INTEGER);",
+  /* 2: named volumes (their data lives in volumes/<name>/) */
+  "CREATE TABLE volumes ("
+  "  name TEXT PRIMARY KEY,"
+  "  kind TEXT NOT NULL,"
+  "  quota_mib INTEGER,"
+  "  size_mib INTEGER,"
+  "  labels_json TEXT NOT NULL DEFAULT '{}',"
+  "  created_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int) (sizeof migrations / sizeof migrations[0]))

@@ -87,12 +87,34 @@ send_initial_stdin (msb_exec *ex, const msb_exec_opts *o, msb_error **err)
   return send_stdin (ex, NULL, 0, err);
 }
 
+/* What the agent would silently drop (an env entry with no name) or resolve against a cwd
+ * the caller cannot know (a relative workdir) is the caller's mistake: say so. */
+static int
+check_opts (const msb_exec_opts *o, msb_error **err)
+{
+  if (o == NULL)
+    return 0;
+  for (const char *const *e = o->env; e && *e; e++)
+    {
+      const char *eq = strchr (*e, '=');
+      if (eq == NULL || eq == *e)
+        return msb_fail (err, MSB_ERR_INVALID_ARGUMENT,
+                         "exec: env entry `%s` must be K=V with a non-empty name", *e);
+    }
+  if (o->cwd && *o->cwd && o->cwd[0] != '/')
+    return msb_fail (err, MSB_ERR_INVALID_ARGUMENT, "exec: cwd `%s` must be an absolute path",
+                     o->cwd);
+  return 0;
+}
+
 int
 msb_exec_start (msb_sandbox *sb, const char *cmd, const char *const *args,
                 const msb_exec_opts *opts, msb_exec **out, msb_error **err)
 {
   if (cmd == NULL || *cmd == '\0')
     return msb_fail (err, MSB_ERR_INVALID_ARGUMENT, "exec: the command must not be empty");
+  if (check_opts (opts, err) < 0)
+    return -1;
   if (sb == NULL || !msb_conn_is_alive (sb->conn))
     return msb_fail (err, MSB_ERR_SANDBOX_NOT_RUNNING, "sandbox `%s` is not running",
                      sb ? sb->name : "?");

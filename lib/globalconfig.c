@@ -27,12 +27,15 @@ msb_global_config_clear (msb_global_config *c)
 char *
 msb_registry_host_normalize (const char *host)
 {
-  if (strcmp (host, "index.docker.io") == 0 || strcmp (host, "registry-1.docker.io") == 0
-      || strcmp (host, "registry.hub.docker.com") == 0)
-    return msb_xstrdup ("docker.io");
   char *s = msb_xstrdup (host);
   for (char *p = s; *p; p++)
     *p = (char) tolower ((unsigned char) *p);
+  if (strcmp (s, "index.docker.io") == 0 || strcmp (s, "registry-1.docker.io") == 0
+      || strcmp (s, "registry.hub.docker.com") == 0)
+    {
+      free (s);
+      return msb_xstrdup ("docker.io");
+    }
   return s;
 }
 

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/sha256.h"
 
 /* Directories every command may rely on. Private to the owner: the database holds secret
  * values passed through the SDK (API.md §1.20) and the cache holds image contents. */
@@ -82,8 +82,8 @@ msb_home_path (const msb_home *home, const char *rel)
 static void
 name_hash (const char *name, size_t nbytes, char *out)
 {
-  uint8_t md[SHA256_DIGEST_LENGTH];
-  SHA256 ((const unsigned char *) name, strlen (name), md);
+  uint8_t md[32];
+  msb_sha256_buf (name, strlen (name), md);
   msb_hex (md, nbytes, out);
 }
 

@@ -16,9 +16,12 @@
 #include "common/util.h"
 #include "lib/config.h"
 #include "lib/image/store.h"
+#include "lib/image/store_lock.h"
+#include "lib/image_acquire.h"
 #include "lib/internal.h"
 #include "lib/spawn.h"
 #include "lib/state.h"
+#include "lib/volume_mounts.h"
 #include "runtime/backend.h"
 
 #define BOOT_TIMEOUT_MS 60000
@@ -120,7 +123,52 @@ remove_locked (msb_ctx *ctx, const char *name, msb_error **err)
     return msb_error_prefix (err, "remove the files of sandbox `%s`", name);
   msb_rm_rf_at (ctx->home.root_fd, run, NULL);
   unlinkat (ctx->home.root_fd, live, 0);
+  char h16[33];
+  msb_name_hash16 (name, h16);
+  _msb_cleanup_free_ char *l1 = msb_xasprintf ("run/agent/%s.sock", h16);
+  _msb_cleanup_free_ char *l2 = msb_xasprintf ("run/agent/%s.control.sock", h16);
+  unlinkat (ctx->home.root_fd, l1, 0);
+  unlinkat (ctx->home.root_fd, l2, 0);
   return 0;
+}
+
+/* ---- the lifecycle lock ---- */
+
+/* The lifecycle lock of one name, released at scope exit. When the sandbox does not exist by
+ * then (removed, a failed create, an ephemeral run that ended, a name that never existed) the
+ * lock file is unlinked first, so run/locks does not keep a file per name ever used. It is
+ * unlinked while still held and as the very last step: a waiter holding the old file notices
+ * and retries on a fresh one (msb_lock_lifecycle). */
+typedef struct lifecycle_lock
+{
+  msb_ctx *ctx;
+  const char *name;
+  int fd;
+} lifecycle_lock;
+
+static void
+lifecycle_unlock (lifecycle_lock *l)
+{
+  if (l->fd < 0)
+    return;
+  bool exists = true;
+  MSB_WITH_DB (l->ctx)
+  msb_state_exists (&l->ctx->db, l->name, &exists, NULL);
+  if (!exists)
+    {
+      _msb_cleanup_free_ char *rel = msb_sandbox_lock_rel (l->name);
+      unlinkat (l->ctx->home.root_fd, rel, 0);
+    }
+  close (l->fd);
+  l->fd = -1;
+}
+
+#define _cleanup_lifecycle_lock_ __attribute__ ((cleanup (lifecycle_unlock)))
+
+static lifecycle_lock
+lock_lifecycle (msb_ctx *ctx, const char *name, msb_error **err)
+{
+  return (lifecycle_lock) { ctx, name, msb_lock_lifecycle (&ctx->home, name, true, err) };
 }
 
 /* ---- handles ---- */
@@ -211,19 +259,23 @@ labels_json (const msb_config *cfg)
   return s;
 }
 
+/* The image of a create, cached or pulled as the config's pull policy says (image_acquire.h,
+ * which emits the pull events). The caller holds the image store lock. */
 static int
-resolve_image (msb_ctx *ctx, const msb_config *cfg, msb_image *img, msb_error **err)
+resolve_image (msb_ctx *ctx, const msb_config *cfg, const msb_create_opts *co, msb_image *img,
+               msb_error **err)
 {
-  int r;
-  MSB_WITH_DB (ctx)
-  r = msb_image_store_lookup (&ctx->db, cfg->image, img, err);
-  if (r < 0 && msb_error_get_kind (err ? *err : NULL) == MSB_ERR_IMAGE_NOT_FOUND)
-    return msb_error_prefix (err, "%s",
-                             strcmp (cfg->pull_policy, "never") == 0
-                                 ? "pull policy is `never` and the image is not cached"
-                                 : "the image is not in the local cache (load it with `msb image "
-                                   "load`)");
-  return r;
+  msb_pull_opts po = {
+    .size = sizeof po,
+    .progress = co->progress,
+    .progress_data = co->progress_data,
+    .username = cfg->registry.username,
+    .password = cfg->registry.password,
+    .insecure = cfg->registry.insecure,
+    .ca_files = (const char *const *) cfg->registry.ca_files,
+    .ca_pem = cfg->registry.ca_pem,
+  };
+  return msb_image_acquire (ctx, cfg->image, cfg->pull_policy, &po, img, err);
 }
 
 static int
@@ -301,19 +353,48 @@ int
 msb_sandbox_create (msb_ctx *ctx, const char *name, const msb_config *cfg, unsigned flags,
                     int replace_grace_ms, msb_sandbox **out, msb_error **err)
 {
+  msb_create_opts co = { .size = sizeof co, .flags = flags, .has_replace_grace = true,
+                         .replace_grace_ms = replace_grace_ms };
+  return msb_sandbox_create_ex (ctx, name, cfg, &co, out, err);
+}
+
+int
+msb_sandbox_create_ex (msb_ctx *ctx, const char *name, const msb_config *cfg,
+                       const msb_create_opts *opts, msb_sandbox **out, msb_error **err)
+{
+  msb_create_opts co = { .size = sizeof co };
+  if (opts && opts->size < offsetof (msb_create_opts, flags) + sizeof opts->flags)
+    return msb_fail (err, MSB_ERR_INVALID_ARGUMENT, "msb_create_opts.size is not set");
+  if (opts)
+    memcpy (&co, opts, opts->size < sizeof co ? opts->size : sizeof co);
+  unsigned flags = co.flags;
+  int replace_grace_ms = co.has_replace_grace ? co.replace_grace_ms : -1;
   if (msb_sandbox_name_validate (name, err) < 0 || msb_config_validate (cfg, err) < 0)
     return -1;
   const msb_backend *backend;
   if (msb_backend_select (cfg->backend, &backend, err) < 0 || backend->probe (err) < 0)
     return msb_error_prefix (err, "create sandbox `%s`", name);
+  /* Held until the sandbox row pins the image: a prune cannot remove it in between. */
+  _msb_cleanup_close_ int store_lock = msb_image_store_lock (&ctx->home, false, err);
+  if (store_lock < 0)
+    return msb_error_prefix (err, "create sandbox `%s`", name);
   msb_image img = { 0 };
-  if (resolve_image (ctx, cfg, &img, err) < 0)
-    return msb_error_prefix (err, "create sandbox `%s`: image `%s`", name, cfg->image);
-  _msb_cleanup_close_ int lock = msb_lock_lifecycle (&ctx->home, name, true, err);
-  int r = lock < 0 ? -1
-                   : create_locked (ctx, name, cfg, flags, replace_grace_ms, &img, backend->name, out,
+  if (resolve_image (ctx, cfg, &co, &img, err) < 0)
+    return msb_error_prefix (err, "create sandbox `%s`", name);
+  /* Named volumes the config asks to create exist before the sandbox boots. */
+  _msb_cleanup_volumes_created_ msb_volumes_created volumes = { 0 };
+  if (msb_volumes_prepare_create (ctx, cfg, &volumes, err) < 0)
+    {
+      msb_image_clear (&img);
+      return msb_error_prefix (err, "create sandbox `%s`", name);
+    }
+  _cleanup_lifecycle_lock_ lifecycle_lock lock = lock_lifecycle (ctx, name, err);
+  int r = lock.fd < 0 ? -1
+                      : create_locked (ctx, name, cfg, flags, replace_grace_ms, &img, backend->name, out,
                                     err);
   msb_image_clear (&img);
+  if (r < 0)
+    msb_volumes_undo_create (ctx, &volumes);
   if (r < 0)
     return msb_error_prefix (err, "create sandbox `%s`", name);
   return 0;
@@ -325,8 +406,8 @@ int
 msb_sandbox_start (msb_ctx *ctx, const char *name, unsigned flags, msb_sandbox **out,
                    msb_error **err)
 {
-  _msb_cleanup_close_ int lock = msb_lock_lifecycle (&ctx->home, name, true, err);
-  if (lock < 0)
+  _cleanup_lifecycle_lock_ lifecycle_lock lock = lock_lifecycle (ctx, name, err);
+  if (lock.fd < 0)
     return -1;
   msb_sandbox_row row = { 0 };
   if (read_row (ctx, name, &row, err) < 0)
@@ -368,11 +449,11 @@ msb_sandbox_connect (msb_ctx *ctx, const char *name, int timeout_ms, msb_sandbox
 /* ---- stop / kill / remove ---- */
 
 static int
-with_live_row (msb_ctx *ctx, const char *name, int *lock, msb_sandbox_row *row, bool *live,
-               msb_error **err)
+with_live_row (msb_ctx *ctx, const char *name, lifecycle_lock *lock, msb_sandbox_row *row,
+               bool *live, msb_error **err)
 {
-  *lock = msb_lock_lifecycle (&ctx->home, name, true, err);
-  if (*lock < 0)
+  *lock = lock_lifecycle (ctx, name, err);
+  if (lock->fd < 0)
     return -1;
   if (read_row (ctx, name, row, err) < 0)
     return -1;
@@ -383,7 +464,7 @@ with_live_row (msb_ctx *ctx, const char *name, int *lock, msb_sandbox_row *row, 
 int
 msb_sandbox_stop (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err)
 {
-  _msb_cleanup_close_ int lock = -1;
+  _cleanup_lifecycle_lock_ lifecycle_lock lock = { ctx, name, -1 };
   msb_sandbox_row row = { 0 };
   bool live = false;
   int r = with_live_row (ctx, name, &lock, &row, &live, err);
@@ -396,7 +477,7 @@ msb_sandbox_stop (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **er
 int
 msb_sandbox_kill (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err)
 {
-  _msb_cleanup_close_ int lock = -1;
+  _cleanup_lifecycle_lock_ lifecycle_lock lock = { ctx, name, -1 };
   msb_sandbox_row row = { 0 };
   bool live = false;
   int r = with_live_row (ctx, name, &lock, &row, &live, err);
@@ -409,7 +490,7 @@ msb_sandbox_kill (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **er
 int
 msb_sandbox_remove (msb_ctx *ctx, const char *name, msb_error **err)
 {
-  _msb_cleanup_close_ int lock = -1;
+  _cleanup_lifecycle_lock_ lifecycle_lock lock = { ctx, name, -1 };
   msb_sandbox_row row = { 0 };
   bool live = false;
   int r = with_live_row (ctx, name, &lock, &row, &live, err);
@@ -419,11 +500,7 @@ msb_sandbox_remove (msb_ctx *ctx, const char *name, msb_error **err)
   if (r == 0)
     r = remove_locked (ctx, name, err);
   msb_sandbox_row_clear (&row);
-  if (r < 0)
-    return -1;
-  _msb_cleanup_free_ char *lock_rel = msb_sandbox_lock_rel (name);
-  unlinkat (ctx->home.root_fd, lock_rel, 0);
-  return 0;
+  return r;
 }
 
 /* ---- handles ---- */

@@ -61,18 +61,18 @@ msb_sandbox_wait (msb_ctx *ctx, const char *name, int timeout_ms, int *exit_code
   int r;
   MSB_WITH_DB (ctx)
   r = msb_state_get (&ctx->db, &ctx->home, name, &row, err);
-  if (r == 0 && !msb_runtime_wait_gone (&ctx->home, name, row.pid, row.pid_start, timeout_ms))
+  if (r < 0)
+    return -1; /* an unknown name is an error; only a sandbox that vanishes while we wait is
+                  an ephemeral one that ended */
+  if (!msb_runtime_wait_gone (&ctx->home, name, row.pid, row.pid_start, timeout_ms))
     {
       msb_sandbox_row_clear (&row);
       return msb_fail (err, MSB_ERR_GENERIC, "sandbox `%s` still running after %d ms", name,
                        timeout_ms);
     }
-  if (r == 0)
-    {
-      msb_sandbox_row_clear (&row);
-      MSB_WITH_DB (ctx)
-      r = msb_state_get (&ctx->db, &ctx->home, name, &row, err);
-    }
+  msb_sandbox_row_clear (&row);
+  MSB_WITH_DB (ctx)
+  r = msb_state_get (&ctx->db, &ctx->home, name, &row, err);
   if (r == 0 && exit_code)
     *exit_code = row.exit_code;
   msb_sandbox_row_clear (&row);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,20 +70,35 @@ open_lock (const msb_home *home, char *rel, msb_error **err)
   return fd;
 }
 
+/* Whether `fd` is still the file at `rel`: whoever held the lock before us may have removed
+ * the sandbox and unlinked the lock file, and a lock on an unlinked file excludes nobody. */
+static bool
+lock_is_current (const msb_home *home, const char *rel, int fd)
+{
+  struct stat a, b;
+  return fstat (fd, &a) == 0 && fstatat (home->root_fd, rel, &b, AT_SYMLINK_NOFOLLOW) == 0
+         && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int
 msb_lock_lifecycle (const msb_home *home, const char *name, bool wait, msb_error **err)
 {
-  _msb_cleanup_close_ int fd = open_lock (home, msb_sandbox_lock_rel (name), err);
-  if (fd < 0)
-    return -1;
-  int r;
-  while ((r = flock (fd, LOCK_EX | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR)
-    ;
-  if (r < 0 && errno == EWOULDBLOCK)
-    return -2;
-  if (r < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_IO, "lock sandbox `%s`", name);
-  return msb_steal_fd (&fd);
+  _msb_cleanup_free_ char *rel = msb_sandbox_lock_rel (name);
+  for (;;)
+    {
+      _msb_cleanup_close_ int fd = open_lock (home, msb_xstrdup (rel), err);
+      if (fd < 0)
+        return -1;
+      int r;
+      while ((r = flock (fd, LOCK_EX | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR)
+        ;
+      if (r < 0 && errno == EWOULDBLOCK)
+        return -2;
+      if (r < 0)
+        return msb_fail_errno (err, errno, MSB_ERR_IO, "lock sandbox `%s`", name);
+      if (lock_is_current (home, rel, fd))
+        return msb_steal_fd (&fd);
+    }
 }
 
 int

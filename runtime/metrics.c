@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/sha256.h"
 #include "runtime/metrics_shm.h"
 
 struct msb_sampler
@@ -28,10 +28,10 @@ struct msb_sampler
 void
 msb_metrics_slot_name (const char *home_root, const char *sandbox, char out[40])
 {
-  uint8_t md[SHA256_DIGEST_LENGTH];
+  uint8_t md[32];
   _msb_cleanup_free_ char *key = msb_xasprintf ("%s%c%s", home_root, 0, sandbox);
   size_t len = strlen (home_root) + 1 + strlen (sandbox);
-  SHA256 ((const unsigned char *) key, len, md);
+  msb_sha256_buf (key, len, md);
   char hex[33];
   msb_hex (md, 16, hex);
   snprintf (out, 40, "/msb.%s", hex);

@@ -360,7 +360,8 @@ on_agent (msb_watch *w, uint32_t events)
 
 /* ---- clients → agent ---- */
 
-static void
+/* Returns false when the client had to be closed. */
+static bool
 reply_draining (relay_client *c, uint32_t id)
 {
   msb_msg m;
@@ -371,8 +372,9 @@ reply_draining (relay_client *c, uint32_t id)
   m.u.exec_failed.stage = "relay";
   msb_buf frame = MSB_BUF_INIT;
   msb_msg_write_frame (&frame, id, 0, &m);
-  client_queue (c, frame.data, frame.len);
+  bool open = client_queue (c, frame.data, frame.len);
   msb_buf_free (&frame);
+  return open;
 }
 
 static bool
@@ -416,10 +418,7 @@ route_client_frame (relay_client *c, const uint8_t *raw, size_t len, const msb_f
   if ((f->flags & MSB_FLAG_SESSION_START) && type == MSB_MSG_EXEC_REQUEST)
     {
       if (r->draining)
-        {
-          reply_draining (c, f->id);
-          return true;
-        }
+        return reply_draining (c, f->id);
       if (find_session (c, f->id) == NULL)
         add_session (c, f->id, exec_request_is_tty (f));
     }

@@ -138,6 +138,25 @@ bootstrap_msg (const msb_runtime *rt, msb_msg *m)
   m->u.bootstrap.clock_unix_nanos = msb_now_realtime_ns ();
 }
 
+/* A core.error before core.ready is the agent refusing the bootstrap: the sandbox's config
+ * (default user, workdir, hostname…) does not fit the image. Its message is the create error. */
+static int
+agent_refused (const msb_frame *f, msb_error **err)
+{
+  msb_msg m;
+  msb_proto_error_kind perr = MSB_PERR_NONE;
+  char reason[128] = "";
+  int r;
+  if (msb_msg_decode (f->body, f->body_len, &m, &perr, reason, sizeof reason) < 0)
+    r = msb_fail (err, MSB_ERR_GENERIC, "the agent sent an undecodable error during boot: %s",
+                  reason);
+  else
+    r = msb_fail (err, MSB_ERR_INVALID_CONFIG, "%s",
+                  m.u.error.message ? m.u.error.message : "the agent refused the bootstrap");
+  msb_msg_clear (&m);
+  return r;
+}
+
 /* Sends core.bootstrap and reads frames until core.ready, bounded by READY_TIMEOUT_MS. The
  * raw ready frame is kept for the relay to replay to clients. */
 static int
@@ -167,6 +186,8 @@ handshake_agent (msb_runtime *rt, msb_buf *ready, msb_error **err)
               msb_buf_append (ready, in.data, used);
               return 0;
             }
+          if (type == MSB_MSG_ERROR)
+            return agent_refused (&f, err);
           msb_buf_consume (&in, used);
           continue;
         }
@@ -332,8 +353,12 @@ record_end (msb_runtime *rt, const msb_rt_serve *s)
   if (rt->cfg->ephemeral)
     {
       _msb_cleanup_free_ char *rel = msb_sandbox_dir_rel (rt->name);
+      _msb_cleanup_free_ char *live = msb_sandbox_live_lock_rel (rt->name);
+      _msb_cleanup_free_ char *lock = msb_sandbox_lock_rel (rt->name);
       msb_state_delete (&rt->db, rt->name, NULL);
       msb_rm_rf_at (rt->home.root_fd, rel, NULL);
+      unlinkat (rt->home.root_fd, live, 0); /* still held: released when we exit */
+      unlinkat (rt->home.root_fd, lock, 0);
     }
 }
 

@@ -1,8 +1,10 @@
-/* Images in the local cache: load from OCI layouts and archives, list, inspect. Layers are
+/* Images in the local cache: load from OCI layouts and archives, list, inspect, remove,
+ * prune, save (pulling from registries is in msb/pull.h). Layers are
  * verified against their digests, unpacked once and shared read-only by every sandbox. */
 #ifndef MSB_IMAGE_H
 #define MSB_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +51,60 @@ const char *const *msb_image_info_env (const msb_image_info *info);
 /* WORKDIR and USER of the image config, NULL when unset. */
 const char *msb_image_info_working_dir (const msb_image_info *info);
 const char *msb_image_info_user (const msb_image_info *info);
+
+/* The image config's LABEL ("K=V", sorted) and STOPSIGNAL; the config blob digest; when the
+ * image was last used by a create (ms since the epoch, 0 = never). */
+const char *const *msb_image_info_labels (const msb_image_info *info);
+const char *msb_image_info_stop_signal (const msb_image_info *info);
+const char *msb_image_info_config_digest (const msb_image_info *info);
+int64_t msb_image_info_last_used_at (const msb_image_info *info);
+
+/* Layer `i` (0 = bottom, < msb_image_info_layer_count()): diff_id, blob digest, media type,
+ * compressed size and unpacked size (0 when unknown). NULL / 0 when out of range. */
+const char *msb_image_info_layer_diff_id (const msb_image_info *info, size_t i);
+const char *msb_image_info_layer_blob_digest (const msb_image_info *info, size_t i);
+const char *msb_image_info_layer_media_type (const msb_image_info *info, size_t i);
+uint64_t msb_image_info_layer_compressed_size (const msb_image_info *info, size_t i);
+uint64_t msb_image_info_layer_unpacked_size (const msb_image_info *info, size_t i);
+
+/* Removes a cached image reference (a bare manifest digest removes every reference to it).
+ * The manifest and the layers no other image shares are deleted with its last reference.
+ * When a sandbox uses the image: MSB_ERR_IMAGE_IN_USE, unless `force` — then only the
+ * reference goes and the image stays cached for the sandbox (prune removes it once the
+ * sandbox is gone). Unknown reference: MSB_ERR_IMAGE_NOT_FOUND. */
+int msb_image_remove (msb_ctx *ctx, const char *reference, bool force, msb_error **err);
+
+typedef struct msb_image_prune_report
+{
+  size_t size; /* sizeof (msb_image_prune_report), set by the caller */
+  uint64_t image_refs_removed;
+  uint64_t manifests_removed;
+  uint64_t layers_removed;
+  uint64_t fsmeta_removed; /* vm disk artifacts: always 0 today */
+  uint64_t vmdk_removed;
+  int64_t bytes_reclaimed; /* -1 when unknown */
+} msb_image_prune_report;
+
+/* Removes every image no sandbox (and no snapshot) uses, then unreferenced layers and
+ * leftovers of interrupted pulls and loads. `report` may be NULL. */
+int msb_image_prune (msb_ctx *ctx, msb_image_prune_report *report, msb_error **err);
+
+typedef enum msb_image_archive_format
+{
+  MSB_IMAGE_ARCHIVE_DOCKER = 0, /* `docker save` layout: manifest.json, <id>/layer.tar */
+  MSB_IMAGE_ARCHIVE_OCI,        /* OCI image layout: oci-layout, index.json, blobs/ */
+} msb_image_archive_format;
+
+/* Writes the `n` images named by `references` as one tar, loadable by msb_image_load,
+ * `docker load` (docker format) or OCI tools. Layers are re-tarred from the cache, so the
+ * result is semantically (not byte-) identical to what was pulled: same files, config and
+ * references, new diff_ids. msb_image_save writes through a temp file renamed to
+ * `output_path`; msb_image_save_fd writes to `fd` (a pipe is fine). Unknown reference:
+ * MSB_ERR_IMAGE_NOT_FOUND. */
+int msb_image_save (msb_ctx *ctx, const char *const *references, size_t n,
+                    const char *output_path, msb_image_archive_format format, msb_error **err);
+int msb_image_save_fd (msb_ctx *ctx, const char *const *references, size_t n, int fd,
+                       msb_image_archive_format format, msb_error **err);
 
 #pragma GCC visibility pop
 

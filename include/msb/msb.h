@@ -25,9 +25,12 @@
 #include <msb/config.h>
 #include <msb/error.h>
 #include <msb/exec.h>
+#include <msb/fs.h>
 #include <msb/image.h>
+#include <msb/pull.h>
 #include <msb/observe.h>
 #include <msb/sandbox.h>
+#include <msb/volume.h>
 
 #ifdef __cplusplus
 extern "C" {

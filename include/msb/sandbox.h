@@ -12,6 +12,7 @@
 
 #include <msb/config.h>
 #include <msb/error.h>
+#include <msb/pull.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,6 +61,26 @@ int msb_sandbox_name_validate (const char *name, msb_error **err);
  * `replace_grace_ms` (with MSB_SANDBOX_REPLACE): SIGTERM grace before SIGKILL; < 0 = 10 s. */
 int msb_sandbox_create (msb_ctx *ctx, const char *name, const msb_config *cfg, unsigned flags,
                         int replace_grace_ms, msb_sandbox **out, msb_error **err);
+
+/* Options of msb_sandbox_create_ex(). */
+typedef struct msb_create_opts
+{
+  size_t size;          /* sizeof (msb_create_opts); zero what you do not use */
+  unsigned flags;       /* MSB_SANDBOX_DETACHED, MSB_SANDBOX_REPLACE */
+  bool has_replace_grace; /* false: the default grace (10 s), so a zeroed struct is safe */
+  int replace_grace_ms;   /* with has_replace_grace: SIGTERM grace before SIGKILL, 0 = none */
+  msb_pull_progress_fn progress; /* pull events of the image (API.md §1.11); may be NULL */
+  void *progress_data;
+} msb_create_opts;
+
+/* msb_sandbox_create() with options, and the pull progress of the image: RESOLVING,
+ * RESOLVED and COMPLETE always (also for a cached image), the layer events when the pull
+ * policy of `cfg` makes it download. The image is pulled as the policy says ("always",
+ * "if-missing", "never" → MSB_ERR_IMAGE_NOT_FOUND when not cached) with the config's
+ * registry_auth / insecure / CA settings, else the credentials of `msb registry login`. The
+ * sandbox is pinned to the manifest digest the reference resolved to. `opts` may be NULL. */
+int msb_sandbox_create_ex (msb_ctx *ctx, const char *name, const msb_config *cfg,
+                           const msb_create_opts *opts, msb_sandbox **out, msb_error **err);
 
 /* Boots a stopped, crashed or created sandbox from its stored config and connects to it.
  * Errors: MSB_ERR_SANDBOX_NOT_FOUND; MSB_ERR_SANDBOX_STILL_RUNNING if it already runs. */

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "lib/image/registry_creds.h"
 #include "lib/image/registry_curl.h"
 #include "lib/image/registry_endpoint.h"
+#include "lib/image/registry_manifest.h"
 
 #define USER_AGENT "msb/" MSB_VERSION
 #define ERROR_BODY_MAX (16u << 10)
@@ -253,6 +255,7 @@ typedef struct xfer
   size_t max; /* buffer mode */
   msb_registry_sink_fn sink;
   void *sink_ctx;
+  bool (*cancelled) (void *sink_ctx);
   /* response */
   long status;
   bool started;
@@ -419,6 +422,18 @@ on_write (char *data, size_t size, size_t nmemb, void *ud)
   return total;
 }
 
+static int
+on_xferinfo (void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+  xfer *x = ud;
+  if (x->cancelled && x->cancelled (x->sink_ctx))
+    {
+      x->sink_failed = true;
+      return 1; /* aborts the transfer */
+    }
+  return 0;
+}
+
 typedef struct request
 {
   const char *url;
@@ -469,6 +484,12 @@ perform (msb_registry_client *c, ep_state *es, const request *rq, xfer *x)
   k->easy_setopt (h, CURLOPT_HEADERDATA, x);
   k->easy_setopt (h, CURLOPT_WRITEFUNCTION, on_write);
   k->easy_setopt (h, CURLOPT_WRITEDATA, x);
+  if (x->cancelled)
+    {
+      k->easy_setopt (h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+      k->easy_setopt (h, CURLOPT_XFERINFODATA, x);
+      k->easy_setopt (h, CURLOPT_NOPROGRESS, 0L);
+    }
   if (headers)
     k->easy_setopt (h, CURLOPT_HTTPHEADER, headers);
   if (c->share)
@@ -580,7 +601,7 @@ outcome (msb_registry_client *c, ep_state *es, const xfer *x, const char *what, 
   switch (x->status)
     {
     case 401:
-      if (!had_auth && es->user == NULL)
+      if (es->user == NULL)
         return msb_fail (err, MSB_ERR_IMAGE_PULL_FAILED,
                          "%s: %s requires authentication: log in with `msb registry login %s` "
                          "or pass credentials%s%s",
@@ -685,10 +706,7 @@ answer_challenge (msb_registry_client *c, ep_state *es, const xfer *x, const cha
     {
       if (es->token_gen != gen)
         r = 1; /* another thread got a fresh token meanwhile */
-      else if (sent_auth && strncmp (sent_auth, "Bearer ", 7) == 0 && ch.scope == NULL
-               && es->token_expiry_ns > now_ns ())
-        r = 0; /* a valid token was refused: retrying cannot help */
-      else
+      else /* first challenge, an expired token, or a token refused for its scope */
         r = fetch_token (c, es, &ch, https, err) < 0 ? -1 : 1;
       es->scheme = MSB_AUTH_BEARER;
     }
@@ -830,7 +848,7 @@ msb_registry_fetch_manifest (msb_registry_client *c, const char *ref, size_t max
       ep_state *es = &c->eps[i];
       xfer x;
       msb_error *e = NULL;
-      if (fetch_small (c, es, "manifests", ref, MSB_MANIFEST_ACCEPT_HEADER, max, what, &x, &e) == 0)
+      if (fetch_small (c, es, "manifests", ref, MSB_MANIFEST_ACCEPT, max, what, &x, &e) == 0)
         {
           c->pinned = (int) i;
           take_body (&x, body, len);
@@ -894,12 +912,14 @@ msb_registry_stream_blob (msb_registry_client *c, const char *digest, uint64_t o
                           uint64_t limit, msb_registry_sink_fn sink, void *sink_ctx,
                           msb_blob_xfer *out, msb_error **err)
 {
-  memset (out, 0, sizeof *out);
+  out->delivered = 0;
+  out->retryable = out->sink_aborted = false;
   ep_state *es = pinned_endpoint (c, err);
   if (es == NULL)
     return -1;
   _msb_cleanup_free_ char *what = msb_xasprintf ("layer blob %s", digest);
-  xfer x = { .offset = offset, .limit = limit, .sink = sink, .sink_ctx = sink_ctx };
+  xfer x = { .offset = offset, .limit = limit, .sink = sink, .sink_ctx = sink_ctx,
+             .cancelled = out->cancelled };
   bool retryable = false;
   int r = exchange (c, es, "blobs", digest, NULL, false, &x, what, &retryable, err);
   out->delivered = x.delivered;

@@ -61,6 +61,10 @@ typedef int (*msb_registry_sink_fn) (void *ctx, const void *data, size_t n);
 
 typedef struct msb_blob_xfer
 {
+  /* in (may be NULL): polled during the transfer, true aborts it (a cancelled pull must
+   * not wait for a connect timeout) */
+  bool (*cancelled) (void *sink_ctx);
+  /* out */
   uint64_t delivered; /* bytes handed to the sink by this call */
   bool retryable;     /* on failure: a transport error worth another (ranged) attempt */
   bool sink_aborted;  /* on failure: the sink returned -1 */

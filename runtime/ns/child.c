@@ -8,7 +8,8 @@
  *   3. wait for the parent's go (it attaches us to v2 itself only on kernels without
  *      CLONE_INTO_CGROUP); a new cgroup namespace makes the sandbox cgroup its root;
  *   4. join the sandbox user namespace and become its root — from here on no capability
- *      reaches the mount, network, uts or ipc namespaces, which the initial namespace owns;
+ *      reaches the mount, network, uts or ipc namespaces, which the initial namespace owns —
+ *      and, as that user, apply the first boot's patches and write /.msb/scripts;
  *   5. drop capabilities, set no_new_privs, load seccomp, leave only the agent channel open,
  *      and execveat the agent binary held by fd (it is not inside the sandbox root). */
 #include "runtime/ns/child.h"
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "runtime/ns/volumes.h"
 
 #define AGENT_FD 3
 
@@ -142,6 +144,8 @@ msb_ns_child_run (const msb_ns_child *in)
   if (unshare (CLONE_NEWCGROUP) < 0)
     die_errno (&c, "create cgroup namespace");
   become_sandbox_root (&c);
+  if (c.fs && msb_ns_guest_setup (c.fs, &e) < 0)
+    die (&c, e);
   arrange_fds (&c);
   confine (&c);
   static char *const argv[] = { "msb-agent", NULL };

@@ -16,6 +16,8 @@ typedef struct msb_ns_child
   size_t n_cgroup_tasks_fds;
   int go_fd;            /* read end: one byte once the parent is done (v2 attach fallback) */
   int error_fd;         /* write end (CLOEXEC): a message here means setup failed */
+  /* Patches and scripts, applied as the sandbox's root (volumes.h); NULL = none. */
+  const struct msb_ns_fs_plan *fs;
 } msb_ns_child;
 
 /* Runs in the cloned child; never returns. */

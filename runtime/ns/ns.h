@@ -69,6 +69,8 @@ typedef struct msb_rootfs_spec
   const char *runtime_dir; /* absolute: bound at /.msb */
   int userns_fd;         /* idmap for the layers */
   uint32_t uid_base;
+  /* Volumes and the size-limited upper (volumes.h); NULL = none. */
+  const struct msb_ns_fs_plan *fs;
 } msb_rootfs_spec;
 
 /* Mounts the overlay root at spec->target (layers idmapped into the sandbox's range),

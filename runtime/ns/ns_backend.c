@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,7 +22,9 @@
 #include "common/util.h"
 #include "lib/paths.h"
 #include "runtime/ns/child.h"
+#include "runtime/metrics_shm.h"
 #include "runtime/ns/ns.h"
+#include "runtime/ns/volumes.h"
 #include "runtime/runtime.h"
 #include "runtime/rtlog.h"
 
@@ -170,8 +173,13 @@ ns_boot (msb_runtime *rt, msb_error **err)
   _msb_cleanup_close_ int go_wr = go[1];
   _msb_cleanup_close_ int err_rd = errp[0];
   _msb_cleanup_strv_ char **layers = layer_paths (rt);
-  _msb_cleanup_free_ char *upper = msb_xasprintf ("%s/upper", rt->sandbox_dir);
-  _msb_cleanup_free_ char *work = msb_xasprintf ("%s/work", rt->sandbox_dir);
+  __attribute__ ((cleanup (msb_ns_fs_plan_clear))) msb_ns_fs_plan plan = { .staging_fd = -1 };
+  if (msb_ns_fs_prepare (rt, &plan, err) < 0)
+    return msb_error_prefix (err, "prepare the sandbox filesystem");
+  _msb_cleanup_free_ char *upper
+      = plan.upper_dir ? msb_xstrdup (plan.upper_dir) : msb_xasprintf ("%s/upper", rt->sandbox_dir);
+  _msb_cleanup_free_ char *work
+      = plan.work_dir ? msb_xstrdup (plan.work_dir) : msb_xasprintf ("%s/work", rt->sandbox_dir);
   _msb_cleanup_free_ char *target = msb_xasprintf ("%s/rootfs", rt->sandbox_dir);
   _msb_cleanup_free_ char *runtime_dir = msb_xasprintf ("%s/runtime", rt->sandbox_dir);
   msb_ns_child child = {
@@ -188,8 +196,12 @@ ns_boot (msb_runtime *rt, msb_error **err)
   if (n < 0)
     return -1;
   child.n_cgroup_tasks_fds = (size_t) n;
+  child.rootfs.fs = &plan;
+  child.fs = &plan;
   rt->agent_fd = sv[0];
-  return start_child (rt, &child, st, go_wr, err_rd, err);
+  int r = start_child (rt, &child, st, go_wr, err_rd, err);
+  msb_ns_fs_finish (rt, &plan, r == 0);
+  return r;
 }
 
 static void
@@ -238,6 +250,17 @@ msb_backend_cleanup_leftovers (const msb_home *home, const char *name)
   _msb_cleanup_free_ char *ctl = msb_sandbox_control_sock_rel (name);
   unlinkat (home->root_fd, sock, 0);
   unlinkat (home->root_fd, ctl, 0);
+  /* The run/agent compatibility links a killed runtime could not remove. */
+  char h16[33];
+  msb_name_hash16 (name, h16);
+  _msb_cleanup_free_ char *l1 = msb_xasprintf ("run/agent/%s.sock", h16);
+  _msb_cleanup_free_ char *l2 = msb_xasprintf ("run/agent/%s.control.sock", h16);
+  unlinkat (home->root_fd, l1, 0);
+  unlinkat (home->root_fd, l2, 0);
+  /* The live metrics slot (POSIX shared memory: it outlives a killed runtime otherwise). */
+  char slot[40];
+  msb_metrics_slot_name (home->root, name, slot);
+  shm_unlink (slot);
 }
 
 int

@@ -21,6 +21,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "runtime/ns/ns.h"
+#include "runtime/ns/volumes.h"
 
 #ifndef MOUNT_ATTR_IDMAP
 #define MOUNT_ATTR_IDMAP 0x00100000
@@ -130,12 +131,16 @@ msb_ns_rootfs_enter (const msb_rootfs_spec *spec, msb_error **err)
   /* Nothing we mount may propagate back to the host. */
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "make mounts private");
+  if (spec->fs && msb_ns_upper_disk_mount (spec->fs, err) < 0)
+    return -1;
   if (mount_overlay (spec, err) < 0)
     return -1;
   _msb_cleanup_close_ int rootfd = open_dir (spec->target, err);
   if (rootfd < 0)
     return -1;
   if (msb_ns_mount_api_filesystems (rootfd, spec->uid_base, spec->runtime_dir, err) < 0)
+    return -1;
+  if (spec->fs && msb_ns_volumes_mount (rootfd, spec->fs, err) < 0)
     return -1;
   return pivot_into (rootfd, err);
 }

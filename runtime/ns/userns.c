@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,11 +45,20 @@ msb_ns_userns_create (uint32_t base, uint32_t count, int *out_fd, msb_error **er
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create user namespace: pipe");
   _msb_cleanup_close_ int rd = sync[0];
   _msb_cleanup_close_ int wr = sync[1];
+  pid_t parent = getpid ();
   pid_t pid = fork ();
   if (pid < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create user namespace: fork");
   if (pid == 0)
     {
+      /* The helper must never outlive the runtime: a SIGKILLed runtime cannot reap it, and
+       * a lingering copy would keep the runtime's descriptors — its live lock above all, so
+       * the dead sandbox would look alive forever. Keep only the sync pipe, and die with
+       * the parent (checked after arming, in case it died first). */
+      syscall (SYS_close_range, 3, (unsigned) wr - 1, 0);
+      syscall (SYS_close_range, (unsigned) wr + 1, ~0U, 0);
+      if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent)
+        _exit (1);
       char ok = unshare (CLONE_NEWUSER) == 0 ? 'y' : 'n';
       (void) !write (wr, &ok, 1);
       pause ();

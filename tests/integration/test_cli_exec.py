@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from conftest import (EXIT_MSB_FAILED, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SIGNALED,
+from msb_it import (EXIT_MSB_FAILED, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SIGNALED,
                       EXIT_TIMEOUT)
 
 
@@ -250,6 +250,17 @@ def test_command_killed_from_another_exec_exits_255(msb, sb):
     assert proc.wait(timeout=60) == EXIT_SIGNALED
 
 
+def test_killing_msb_exec_kills_its_command(msb, sb):
+    # The relay signals every session of a client that goes away.
+    proc = _start_waiting(msb, sb, "exec sleep 602")
+    proc.kill()
+    proc.wait(timeout=60)
+    for _ in range(500):
+        if "sleep 602" not in msb.exec(sb, "ps", "-o", "args").stdout:
+            break
+    assert "sleep 602" not in msb.exec(sb, "ps", "-o", "args").stdout
+
+
 # ---- env, cwd and user ----
 
 
@@ -358,3 +369,20 @@ def test_fifty_concurrent_execs_with_stdin(msb, sb):
         t.join()
     for i, p in enumerate(results):
         assert (p.returncode, p.stdout) == (0, f"payload-{i}\n" * 100), i
+
+
+def test_client_beyond_the_relay_limit_gets_a_clear_error(msb, sandboxes):
+    # 128 clients hold the relay's slots; the next one is refused, and says why.
+    name = sandboxes.create(label="relayfull")
+    holders = [msb.popen("exec", name, "--", "sh", "-c", "echo ready; read x", stdin=-1, stdout=-1,
+                         stderr=-1) for _ in range(128)]
+    try:
+        for h in holders:
+            assert h.stdout.readline() == b"ready\n"
+        p = msb.exec(name, "true")
+        assert p.returncode == EXIT_MSB_FAILED
+        assert "128" in p.stderr and "already running" not in p.stderr
+    finally:
+        for h in holders:
+            h.communicate(b"\n", timeout=60)
+    assert msb.exec(name, "echo", "free again").stdout == "free again\n"

@@ -1,6 +1,8 @@
 """`msb run IMAGE -- CMD`: output, exit codes (API.md §2) and what an unnamed run leaves."""
 
-from conftest import (EXIT_MSB_FAILED, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SIGNALED,
+import signal
+
+from msb_it import (EXIT_MSB_FAILED, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SIGNALED,
                       EXIT_TIMEOUT, IMAGE, unique_name)
 
 
@@ -45,7 +47,7 @@ def test_run_timeout_kills_the_command_and_exits_124(msb):
 
 
 def test_run_of_an_unknown_image_exits_125(msb):
-    p = msb("run", "local/no-such-image:latest", "--", "true")
+    p = msb("run", "--pull", "never", "local/no-such-image:latest", "--", "true")
     assert p.returncode == EXIT_MSB_FAILED
     assert "no-such-image" in p.stderr
 
@@ -96,3 +98,17 @@ def test_named_run_is_kept_stopped(msb, sandboxes):
     # Its writable layer survives: exec starts it temporarily and stops it again.
     assert msb.exec(name, "cat", "/root/mark").stdout == "kept\n"
     assert msb.status(name) == "Stopped"
+
+
+def test_run_forwards_sigterm_to_the_command(msb, leaks):
+    before_names = msb.names()
+    before = leaks.snapshot()
+    proc = msb.popen("run", IMAGE, "--", "sh", "-c", "echo ready; exec sleep 600",
+                     stdout=-1, stderr=-1)
+    assert proc.stdout.readline() == b"ready\n"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == EXIT_SIGNALED
+    proc.stdout.close()
+    proc.stderr.close()
+    assert msb.names() == before_names
+    leaks.assert_none_since(before)

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from conftest import EXIT_SIGNALED
+from msb_it import EXIT_SIGNALED
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +82,16 @@ def test_sandbox_sees_only_its_own_processes(msb, sandbox):
     out = msb.exec(sandbox, "ps", "-o", "pid,args", check=True).stdout
     procs = [line.split(None, 1) for line in out.strip().splitlines()[1:]]
     assert procs == [["1", "msb-agent"], [procs[1][0], "ps -o pid,args"]]
-    assert len(_pids(msb, sandbox)) == 2  # the agent and the shell running ls
+    assert len(_pids(msb, sandbox)) == 2  # the agent and ls
 
 
-def test_sandbox_cannot_see_this_test_process(msb, sandbox):
-    me = os.getpid()
-    assert me not in _pids(msb, sandbox) or msb.sh(sandbox, f"cat /proc/{me}/comm") != "python3\n"
+def test_sandbox_cannot_see_host_processes(msb, sandbox):
+    # Every command line visible inside is the agent's or this command's own; nothing of the
+    # host (this pytest, the runtime, init) shows.
+    cmdlines = msb.sh(sandbox, "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done")
+    assert "pytest" not in cmdlines and "sandbox run" not in cmdlines and "msb create" not in cmdlines
+    assert msb.sh(sandbox, "cat /proc/1/cmdline") == "msb-agent\0" or \
+        msb.sh(sandbox, "cat /proc/1/comm") == "msb-agent\n"
 
 
 def test_sandbox_cannot_see_host_files(msb, sandbox):
@@ -114,6 +118,18 @@ def test_sandbox_sees_only_its_own_mounts(msb, sandbox):
     allowed = re.compile(r"^/$|^/(proc|dev|sys|\.msb)(/|$)")
     assert [p for p in points if not allowed.match(p)] == []
     assert {"/", "/proc", "/dev", "/dev/pts", "/sys"} <= set(points)
+
+
+def test_sandbox_sees_its_cgroups_as_the_root(msb, sandbox):
+    lines = msb.sh(sandbox, "cat /proc/self/cgroup").splitlines()
+    assert lines and all(line.endswith(":/") for line in lines), lines
+
+
+def test_no_host_environment_reaches_the_sandbox(msb, sandbox):
+    env = msb.exec(sandbox, "env", env={"HOST_SECRET": "leak"}).stdout
+    assert "HOST_SECRET" not in env and "MSB_HOME" not in env
+    agent_env = msb.sh(sandbox, "tr '\\0' '\\n' < /proc/1/environ").split()
+    assert {e.split("=", 1)[0] for e in agent_env} <= {"MSB_AGENT_FD", "PATH"}
 
 
 def test_sandbox_proc_masks_sensitive_paths(msb, sandbox):
@@ -200,8 +216,11 @@ def test_agent_holds_only_its_channel_and_its_own_fds(msb, sandbox):
     fds = _fds(msb.sh(sandbox, "ls -l /proc/1/fd/"))
     sockets = [t for t in fds.values() if t.startswith("socket:")]
     assert len(sockets) == 1, fds  # the agent channel
+    # Besides: stdio on /dev/null, its event fds, session pipes and terminals, and "/" (the
+    # sandbox root, for file operations). Nothing that names a host file.
     for fd, target in fds.items():
-        assert (target in ("/dev/null", "/dev/ptmx") or target.startswith(("pipe:", "anon_inode:", "socket:", "/dev/pts/"))), (fd, target)
+        assert (target in ("/", "/dev/null", "/dev/ptmx")
+                or target.startswith(("pipe:", "anon_inode:", "socket:", "/dev/pts/"))), (fd, target)
 
 
 def test_shell_of_a_pty_session_has_only_the_terminal_open(msb, sandbox):

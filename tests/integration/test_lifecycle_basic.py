@@ -9,14 +9,14 @@ import tempfile
 
 import pytest
 
-from conftest import IMAGE, Msb, runtime_pids, unique_name
+from msb_it import IMAGE, Msb, runtime_pid, runtime_pids, unique_name
 
 
 def _kill_runtime(msb, name):
-    pids = runtime_pids(msb.home, name)
-    assert len(pids) == 1, pids
-    os.kill(pids[0], signal.SIGKILL)
-    _wait_gone(pids[0])
+    pid = runtime_pid(msb, name)
+    assert pid > 0
+    os.kill(pid, signal.SIGKILL)
+    _wait_gone(pid)
 
 
 def _wait_gone(pid):
@@ -75,7 +75,7 @@ def test_stop_then_start_keeps_the_writable_layer(msb, sandbox):
     msb.sh(sandbox, "echo kept > /root/mark")
     assert msb("stop", sandbox).returncode == 0
     assert msb.status(sandbox) == "Stopped"
-    assert runtime_pids(msb.home, sandbox) == []
+    assert runtime_pid(msb, sandbox) == 0
     assert msb("start", sandbox).returncode == 0
     assert msb.status(sandbox) == "Running"
     assert msb.sh(sandbox, "cat /root/mark") == "kept\n"
@@ -99,7 +99,7 @@ def test_kill_stops_the_sandbox_at_once(msb, sandbox):
     assert proc.stdout.readline() == b"ready\n"
     assert msb("kill", sandbox).returncode == 0
     assert msb.status(sandbox) == "Stopped"
-    assert runtime_pids(msb.home, sandbox) == []
+    assert runtime_pid(msb, sandbox) == 0
     proc.wait(timeout=60)
     assert proc.returncode != 0
 
@@ -190,7 +190,7 @@ def test_crashed_sandbox_can_be_started_again(msb, sandboxes, leaks):
     assert msb("start", name).returncode == 0
     assert msb.status(name) == "Running"
     assert msb.sh(name, "cat /root/mark") == "survived\n"
-    assert len(runtime_pids(msb.home, name)) == 1
+    assert runtime_pid(msb, name) > 0
     assert msb("rm", "-f", name).returncode == 0
     leaks.assert_none_since(before)
 
@@ -209,7 +209,7 @@ def test_crashed_sandbox_can_be_removed_leaving_nothing(msb, sandboxes, leaks):
 def test_agent_killed_from_the_host_ends_the_sandbox_as_crashed(msb, sandboxes, leaks):
     before = leaks.snapshot()
     name = sandboxes.create()
-    runtime = runtime_pids(msb.home, name)[0]
+    runtime = runtime_pid(msb, name)
     agents = [int(p) for p in open(f"/proc/{runtime}/task/{runtime}/children").read().split()]
     assert len(agents) == 1
     os.kill(agents[0], signal.SIGKILL)
@@ -228,11 +228,12 @@ def test_named_run_stops_its_sandbox_when_msb_is_killed(msb, sandboxes, leaks):
     proc = msb.popen("run", "-n", name, IMAGE, "--", "sh", "-c", "echo ready; sleep 600",
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline() == b"ready\n"
-    runtime = runtime_pids(msb.home, name)[0]
+    runtime = runtime_pid(msb, name)
     proc.kill()
     proc.wait()
     _wait_gone(runtime)
     assert msb.status(name) == "Stopped"
+    msb("rm", name, check=True)
     leaks.assert_none_since(before)
 
 

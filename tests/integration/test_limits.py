@@ -6,14 +6,15 @@ import os
 
 import pytest
 
-from conftest import EXIT_SIGNALED
+from msb_it import EXIT_SIGNALED, runtime_pid
 
 PIDS_LIMIT = 64
 
 
 @pytest.fixture(scope="module")
 def sb(module_sandboxes):
-    return module_sandboxes.create("--pids-limit", str(PIDS_LIMIT), "-m", "64M", label="limits")
+    return module_sandboxes.create("--pids-limit", str(PIDS_LIMIT), "-m", "64M", "--cpus", "2",
+                                   label="limits")
 
 
 def _count_procs(msb, sb):
@@ -60,14 +61,34 @@ def test_memory_within_the_limit_is_usable(msb, sb):
     assert p.returncode == 0
 
 
-def test_limits_are_set_on_the_host_cgroups(msb, sb):
-    # Whatever the layout (v1, v2 or hybrid), exactly one memory and one pids knob carry them.
-    mem = [f for f in glob.glob("/sys/fs/cgroup/**/msb/*/memory.limit_in_bytes", recursive=True)
-           + glob.glob("/sys/fs/cgroup/**/msb/*/memory.max", recursive=True)
-           if open(f).read().strip() == str(64 << 20)]
-    pids = [f for f in glob.glob("/sys/fs/cgroup/**/msb/*/pids.max", recursive=True)
-            if open(f).read().strip() == str(PIDS_LIMIT)]
-    assert mem and pids
-    # … and the sandbox's processes live in them.
-    agent_cgroups = {os.path.dirname(f) for f in mem + pids}
-    assert any(open(os.path.join(d, "cgroup.procs")).read().strip() for d in agent_cgroups)
+def _agent_cgroup_dirs(msb, sb):
+    """The host cgroup directories of the sandbox's agent, per hierarchy."""
+    runtime = runtime_pid(msb, sb)
+    agent = int(open(f"/proc/{runtime}/task/{runtime}/children").read().split()[0])
+    dirs = []
+    for line in open(f"/proc/{agent}/cgroup"):
+        _, controllers, path = line.rstrip("\n").split(":", 2)
+        for mount in glob.glob("/sys/fs/cgroup/*") + ["/sys/fs/cgroup"]:
+            d = mount + path
+            if "/msb/" in path and os.path.isdir(d) and d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
+def _knob(dirs, *names):
+    for d in dirs:
+        for n in names:
+            f = os.path.join(d, n)
+            if os.path.exists(f):
+                return open(f).read().split()
+    return None
+
+
+def test_limits_are_set_on_the_sandboxs_host_cgroups(msb, sb):
+    # Whatever the layout (v1, v2 or hybrid), the agent's own cgroups carry the limits.
+    dirs = _agent_cgroup_dirs(msb, sb)
+    assert dirs
+    assert _knob(dirs, "memory.limit_in_bytes", "memory.max") == [str(64 << 20)]
+    assert _knob(dirs, "pids.max") == [str(PIDS_LIMIT)]
+    quota = _knob(dirs, "cpu.cfs_quota_us", "cpu.max")
+    assert quota and quota[0] == "200000"

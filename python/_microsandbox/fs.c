@@ -1,0 +1,553 @@
+/* Files in a running sandbox (msb/fs.h): the SandboxConn.fs_* methods and the streamed
+ * reader / writer objects. Every call pins the connection and runs with the GIL released.
+ * The fs entry points are referenced weakly, so against a libmsb without them each call
+ * raises UnsupportedError instead of failing to load. */
+#include "module.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#pragma weak msb_fs_entry_kind_name
+#pragma weak msb_fs_stat
+#pragma weak msb_fs_lstat
+#pragma weak msb_fs_exists
+#pragma weak msb_fs_list
+#pragma weak msb_fs_entries_free
+#pragma weak msb_fs_mkdir
+#pragma weak msb_fs_remove
+#pragma weak msb_fs_remove_dir
+#pragma weak msb_fs_copy
+#pragma weak msb_fs_rename
+#pragma weak msb_fs_realpath
+#pragma weak msb_fs_symlink
+#pragma weak msb_fs_readlink
+#pragma weak msb_fs_read
+#pragma weak msb_fs_write
+#pragma weak msb_fs_read_open
+#pragma weak msb_fs_read_next
+#pragma weak msb_fs_read_close
+#pragma weak msb_fs_write_open
+#pragma weak msb_fs_write_chunk
+#pragma weak msb_fs_write_close
+#pragma weak msb_fs_copy_from_host
+#pragma weak msb_fs_copy_to_host
+
+static bool
+have (bool present)
+{
+  if (!present)
+    msbpy_raise_kind (MSB_ERR_UNSUPPORTED,
+                      "guest filesystem operations are not supported by this libmsb");
+  return present;
+}
+
+static const char *
+kind_name (msb_fs_entry_kind k)
+{
+  return msb_fs_entry_kind_name ? msb_fs_entry_kind_name (k) : "other";
+}
+
+/* ---- one path, no result ---- */
+
+typedef int (*path_fn) (msb_sandbox *, const char *, msb_error **);
+typedef int (*two_path_fn) (msb_sandbox *, const char *, const char *, msb_error **);
+
+static PyObject *
+path_op (msbpy_sandbox *self, PyObject *args, const char *fmt, path_fn fn)
+{
+  const char *path;
+  if (!PyArg_ParseTuple (args, fmt, &path) || !have (fn != NULL))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = fn (sb, path, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+two_path_op (msbpy_sandbox *self, PyObject *args, const char *fmt, two_path_fn fn)
+{
+  const char *a, *b;
+  if (!PyArg_ParseTuple (args, fmt, &a, &b) || !have (fn != NULL))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = fn (sb, a, b, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  Py_RETURN_NONE;
+}
+
+PyObject *
+msbpy_fs_mkdir (msbpy_sandbox *self, PyObject *args)
+{
+  return path_op (self, args, "s:fs_mkdir", msb_fs_mkdir);
+}
+
+PyObject *
+msbpy_fs_remove (msbpy_sandbox *self, PyObject *args)
+{
+  return path_op (self, args, "s:fs_remove", msb_fs_remove);
+}
+
+PyObject *
+msbpy_fs_remove_dir (msbpy_sandbox *self, PyObject *args)
+{
+  return path_op (self, args, "s:fs_remove_dir", msb_fs_remove_dir);
+}
+
+PyObject *
+msbpy_fs_copy (msbpy_sandbox *self, PyObject *args)
+{
+  return two_path_op (self, args, "ss:fs_copy", msb_fs_copy);
+}
+
+PyObject *
+msbpy_fs_rename (msbpy_sandbox *self, PyObject *args)
+{
+  return two_path_op (self, args, "ss:fs_rename", msb_fs_rename);
+}
+
+PyObject *
+msbpy_fs_symlink (msbpy_sandbox *self, PyObject *args)
+{
+  return two_path_op (self, args, "ss:fs_symlink", msb_fs_symlink);
+}
+
+PyObject *
+msbpy_fs_copy_from_host (msbpy_sandbox *self, PyObject *args)
+{
+  return two_path_op (self, args, "ss:fs_copy_from_host", msb_fs_copy_from_host);
+}
+
+PyObject *
+msbpy_fs_copy_to_host (msbpy_sandbox *self, PyObject *args)
+{
+  return two_path_op (self, args, "ss:fs_copy_to_host", msb_fs_copy_to_host);
+}
+
+/* ---- results ---- */
+
+static PyObject *
+string_op (msbpy_sandbox *self, PyObject *args, const char *fmt,
+           int (*fn) (msb_sandbox *, const char *, char **, msb_error **))
+{
+  const char *path;
+  if (!PyArg_ParseTuple (args, fmt, &path) || !have (fn != NULL))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  char *out = NULL;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = fn (sb, path, &out, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  PyObject *s = msbpy_str_or_none (out);
+  free (out);
+  return s;
+}
+
+PyObject *
+msbpy_fs_readlink (msbpy_sandbox *self, PyObject *args)
+{
+  return string_op (self, args, "s:fs_readlink", msb_fs_readlink);
+}
+
+PyObject *
+msbpy_fs_realpath (msbpy_sandbox *self, PyObject *args)
+{
+  return string_op (self, args, "s:fs_realpath", msb_fs_realpath);
+}
+
+PyObject *
+msbpy_fs_stat (msbpy_sandbox *self, PyObject *args)
+{
+  const char *path;
+  int follow = 1;
+  if (!PyArg_ParseTuple (args, "s|p:fs_stat", &path, &follow) || !have (msb_fs_stat && msb_fs_lstat))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  msb_fs_metadata m;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = follow ? msb_fs_stat (sb, path, &m, &err) : msb_fs_lstat (sb, path, &m, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  return Py_BuildValue ("(sKIOLLL)", kind_name (m.kind), (unsigned long long) m.size,
+                        (unsigned) m.mode, m.readonly ? Py_True : Py_False,
+                        (long long) m.modified_ms, (long long) m.accessed_ms,
+                        (long long) m.created_ms);
+}
+
+PyObject *
+msbpy_fs_exists (msbpy_sandbox *self, PyObject *args)
+{
+  const char *path;
+  if (!PyArg_ParseTuple (args, "s:fs_exists", &path) || !have (msb_fs_exists != NULL))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  bool exists = false;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_exists (sb, path, &exists, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  return PyBool_FromLong (exists);
+}
+
+PyObject *
+msbpy_fs_list (msbpy_sandbox *self, PyObject *args)
+{
+  const char *path;
+  if (!PyArg_ParseTuple (args, "s:fs_list", &path) || !have (msb_fs_list && msb_fs_entries_free))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  msb_fs_entry *entries = NULL;
+  size_t n = 0;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_list (sb, path, &entries, &n, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  PyObject *list = PyList_New ((Py_ssize_t) n);
+  for (size_t i = 0; list && i < n; i++)
+    {
+      const msb_fs_entry *e = &entries[i];
+      PyObject *t = Py_BuildValue ("(NsKIL)", msbpy_str_or_none (e->path), kind_name (e->kind),
+                                   (unsigned long long) e->size, (unsigned) e->mode,
+                                   (long long) e->modified_ms);
+      if (t == NULL)
+        Py_CLEAR (list);
+      else
+        PyList_SET_ITEM (list, (Py_ssize_t) i, t);
+    }
+  msb_fs_entries_free (entries, n);
+  return list;
+}
+
+PyObject *
+msbpy_fs_read (msbpy_sandbox *self, PyObject *args)
+{
+  const char *path;
+  if (!PyArg_ParseTuple (args, "s:fs_read", &path) || !have (msb_fs_read != NULL))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_read (sb, path, &data, &len, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  PyObject *b = PyBytes_FromStringAndSize ((const char *) data, (Py_ssize_t) len);
+  free (data);
+  return b;
+}
+
+PyObject *
+msbpy_fs_write (msbpy_sandbox *self, PyObject *args)
+{
+  const char *path;
+  Py_buffer view;
+  if (!PyArg_ParseTuple (args, "sy*:fs_write", &path, &view))
+    return NULL;
+  if (!have (msb_fs_write != NULL))
+    {
+      PyBuffer_Release (&view);
+      return NULL;
+    }
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    {
+      PyBuffer_Release (&view);
+      return NULL;
+    }
+  msb_error *err = NULL;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_write (sb, path, view.buf, (size_t) view.len, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  PyBuffer_Release (&view);
+  if (r < 0)
+    return msbpy_raise (err);
+  Py_RETURN_NONE;
+}
+
+/* ---- streams ---- */
+
+typedef struct
+{
+  PyObject_HEAD
+  PyObject *sandbox; /* strong: the connection outlives the stream */
+  void *stream;      /* msb_fs_reader * or msb_fs_writer *; NULL once closed */
+  bool busy;         /* a call is in flight (GIL released) */
+} msbpy_fs_stream;
+
+static PyObject *
+stream_new (PyTypeObject *type, PyObject *sandbox, void *stream)
+{
+  msbpy_fs_stream *s = PyObject_New (msbpy_fs_stream, type);
+  if (s == NULL)
+    return NULL;
+  Py_INCREF (sandbox);
+  s->sandbox = sandbox;
+  s->stream = stream;
+  s->busy = false;
+  return (PyObject *) s;
+}
+
+static void *
+stream_take (msbpy_fs_stream *s)
+{
+  if (s->stream == NULL)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "stream is closed");
+      return NULL;
+    }
+  if (s->busy)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "stream is in use by another call");
+      return NULL;
+    }
+  s->busy = true;
+  return s->stream;
+}
+
+PyObject *
+msbpy_fs_read_open (msbpy_sandbox *self, PyObject *args)
+{
+  const char *path;
+  if (!PyArg_ParseTuple (args, "s:fs_read_open", &path)
+      || !have (msb_fs_read_open && msb_fs_read_next && msb_fs_read_close))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  msb_fs_reader *reader = NULL;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_read_open (sb, path, &reader, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  PyObject *o = stream_new (&msbpy_fs_reader_type, (PyObject *) self, reader);
+  if (o == NULL)
+    msb_fs_read_close (reader);
+  return o;
+}
+
+static PyObject *
+reader_next (msbpy_fs_stream *self, PyObject *unused)
+{
+  msb_fs_reader *reader = stream_take (self);
+  if (reader == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_read_next (reader, &data, &len, &err);
+  Py_END_ALLOW_THREADS
+  self->busy = false;
+  if (r < 0)
+    return msbpy_raise (err);
+  if (r == 0)
+    Py_RETURN_NONE;
+  /* The chunk stays valid until the next call on this reader, which cannot start before this
+   * one returns. */
+  return PyBytes_FromStringAndSize ((const char *) data, (Py_ssize_t) len);
+}
+
+static void
+reader_free (msbpy_fs_stream *self)
+{
+  msb_fs_reader *reader = self->stream;
+  self->stream = NULL;
+  if (reader)
+    {
+      Py_BEGIN_ALLOW_THREADS
+      msb_fs_read_close (reader);
+      Py_END_ALLOW_THREADS
+    }
+}
+
+static PyObject *
+reader_close (msbpy_fs_stream *self, PyObject *unused)
+{
+  if (self->busy)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "stream is in use by another call");
+      return NULL;
+    }
+  reader_free (self);
+  Py_RETURN_NONE;
+}
+
+static void
+reader_dealloc (msbpy_fs_stream *self)
+{
+  reader_free (self);
+  Py_XDECREF (self->sandbox);
+  PyObject_Free (self);
+}
+
+static PyMethodDef reader_methods[] = {
+  { "next", (PyCFunction) reader_next, METH_NOARGS,
+    "next() -> bytes | None\n\nThe next chunk (≤ 3 MiB), None at the end (blocks)." },
+  { "close", (PyCFunction) reader_close, METH_NOARGS, "close() -> None" },
+  { NULL, NULL, 0, NULL },
+};
+
+PyTypeObject msbpy_fs_reader_type = {
+  PyVarObject_HEAD_INIT (NULL, 0)
+  .tp_name = "microsandbox._microsandbox.FsReader",
+  .tp_basicsize = sizeof (msbpy_fs_stream),
+  .tp_flags = Py_TPFLAGS_DEFAULT,
+  .tp_doc = "A streamed read of a sandbox file (from SandboxConn.fs_read_open).",
+  .tp_dealloc = (destructor) reader_dealloc,
+  .tp_methods = reader_methods,
+};
+
+PyObject *
+msbpy_fs_write_open (msbpy_sandbox *self, PyObject *args)
+{
+  const char *path;
+  if (!PyArg_ParseTuple (args, "s:fs_write_open", &path)
+      || !have (msb_fs_write_open && msb_fs_write_chunk && msb_fs_write_close))
+    return NULL;
+  msb_sandbox *sb = msbpy_sandbox_acquire (self);
+  if (sb == NULL)
+    return NULL;
+  msb_error *err = NULL;
+  msb_fs_writer *writer = NULL;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_write_open (sb, path, &writer, &err);
+  Py_END_ALLOW_THREADS
+  msbpy_sandbox_release (self);
+  if (r < 0)
+    return msbpy_raise (err);
+  PyObject *o = stream_new (&msbpy_fs_writer_type, (PyObject *) self, writer);
+  if (o == NULL)
+    msb_fs_write_close (writer, NULL);
+  return o;
+}
+
+static PyObject *
+writer_write (msbpy_fs_stream *self, PyObject *args)
+{
+  Py_buffer view;
+  if (!PyArg_ParseTuple (args, "y*:write", &view))
+    return NULL;
+  msb_fs_writer *writer = stream_take (self);
+  if (writer == NULL)
+    {
+      PyBuffer_Release (&view);
+      return NULL;
+    }
+  msb_error *err = NULL;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_write_chunk (writer, view.buf, (size_t) view.len, &err);
+  Py_END_ALLOW_THREADS
+  self->busy = false;
+  PyBuffer_Release (&view);
+  if (r < 0)
+    return msbpy_raise (err);
+  Py_RETURN_NONE;
+}
+
+static PyObject *
+writer_close (msbpy_fs_stream *self, PyObject *unused)
+{
+  if (self->stream == NULL)
+    Py_RETURN_NONE;
+  msb_fs_writer *writer = stream_take (self);
+  if (writer == NULL)
+    return NULL;
+  self->stream = NULL;
+  msb_error *err = NULL;
+  int r;
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_fs_write_close (writer, &err);
+  Py_END_ALLOW_THREADS
+  self->busy = false;
+  if (r < 0)
+    return msbpy_raise (err);
+  Py_RETURN_NONE;
+}
+
+static void
+writer_dealloc (msbpy_fs_stream *self)
+{
+  msb_fs_writer *writer = self->stream;
+  self->stream = NULL;
+  if (writer)
+    {
+      Py_BEGIN_ALLOW_THREADS
+      msb_fs_write_close (writer, NULL);
+      Py_END_ALLOW_THREADS
+    }
+  Py_XDECREF (self->sandbox);
+  PyObject_Free (self);
+}
+
+static PyMethodDef writer_methods[] = {
+  { "write", (PyCFunction) writer_write, METH_VARARGS, "write(data: bytes) -> None (blocks)" },
+  { "close", (PyCFunction) writer_close, METH_NOARGS,
+    "close() -> None\n\nFinishes the file and reports the first failure (blocks)." },
+  { NULL, NULL, 0, NULL },
+};
+
+PyTypeObject msbpy_fs_writer_type = {
+  PyVarObject_HEAD_INIT (NULL, 0)
+  .tp_name = "microsandbox._microsandbox.FsWriter",
+  .tp_basicsize = sizeof (msbpy_fs_stream),
+  .tp_flags = Py_TPFLAGS_DEFAULT,
+  .tp_doc = "A streamed write of a sandbox file (from SandboxConn.fs_write_open).",
+  .tp_dealloc = (destructor) writer_dealloc,
+  .tp_methods = writer_methods,
+};

@@ -1,0 +1,104 @@
+"""A runtime process killed with SIGKILL (issue 4, Crash handling): at create, during an exec,
+while idle. The sandbox is reported `crashed`, its processes die with it, it starts again
+from its files, and removing it leaves no mount, cgroup, metrics slot or process behind."""
+
+import os
+import signal
+
+import pytest
+
+from .helpers import IMAGE, SMALL, cgroup_processes, eventually, pid_alive
+
+
+@pytest.fixture(params=["idle", "exec"])
+def crashed(request, cli, sandboxes, held, leaks):
+    """A sandbox whose runtime was SIGKILLed while idle or while `sleep` ran in it; yields
+    (name, leak snapshot from before its creation, the held exec or None)."""
+    before = leaks.snapshot()
+    name = sandboxes.create(label="crash-" + request.param)
+    cli.sh(name, "echo survived > /kept; sync")
+    pid = cli.runtime_pid(name)
+    h = held(name, script="echo started; exec sleep 1000") if request.param == "exec" else None
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: not pid_alive(pid), what="the runtime's death")
+    yield name, before, h
+
+
+def test_killed_runtime_is_reported_crashed(cli, crashed):
+    name, _, _ = crashed
+    info = cli.wait_status(name, "crashed")
+    assert info["termination_reason"] == "runtime process died"
+    assert info["pid"] == 0
+    rows = {r["name"]: r for r in cli.json("ls", "--format", "json")}
+    assert rows[name]["status"] == "Crashed"
+
+
+def test_killed_runtime_takes_the_sandbox_processes_with_it(crashed):
+    name, _, _ = crashed
+    eventually(lambda: not cgroup_processes(name), what="the sandbox's processes exiting")
+
+
+def test_exec_client_ends_with_an_error_when_the_runtime_is_killed(crashed):
+    name, _, h = crashed
+    if h is None:
+        pytest.skip("no exec was running")
+    code, out, err = h.finish()
+    assert code != 0
+    assert err.strip(), "the client should say why the command ended"
+
+
+def test_crashed_sandbox_starts_again_with_its_files(cli, crashed):
+    name, _, _ = crashed
+    cli("start", name, check=True)
+    assert cli.status(name) == "running"
+    assert cli.sh(name, "cat /kept") == "survived\n"
+
+
+def test_crashed_sandbox_is_removed_without_leaks(cli, crashed, leaks):
+    name, before, _ = crashed
+    cli("rm", name, check=True)
+    assert cli.inspect(name) is None
+    leaks.assert_none_since(before)
+
+
+def test_crashed_then_restarted_sandbox_is_removed_without_leaks(cli, crashed, leaks):
+    name, before, h = crashed
+    if h:
+        h.kill()
+    cli("start", name, check=True)
+    cli("rm", "-f", name, check=True)
+    leaks.assert_none_since(before)
+
+
+def test_runtime_killed_during_create_leaves_nothing_half_made(cli, sandboxes, leaks):
+    before = leaks.snapshot()
+    name = sandboxes.name("create-kill")
+    p = cli.popen("create", "-n", name, *SMALL, IMAGE)
+    pid = eventually(lambda: cli.runtime_pid(name), what="the runtime appearing", interval=0.0005)
+    os.kill(pid, signal.SIGKILL)
+    out, err = p.communicate(timeout=60)
+    if p.returncode == 0:
+        # The kill landed after the sandbox was ready: an ordinary crash.
+        cli.wait_status(name, "crashed")
+        cli("rm", name, check=True)
+    else:
+        # A failed create leaves no record (API: nothing behind).
+        assert name in err
+        assert cli.inspect(name) is None
+    leaks.assert_none_since(before)
+    # And the name is free for a create that works.
+    cli("create", "-n", name, *SMALL, IMAGE, check=True)
+    assert cli.sh(name, "echo ok") == "ok\n"
+
+
+def test_every_reader_reconciles_a_dead_runtime(cli, sandbox):
+    pid = cli.runtime_pid(sandbox)
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: not pid_alive(pid), what="the runtime's death")
+    # ps (running only) drops it, ps -a and inspect show it crashed.
+    assert sandbox not in [r["name"] for r in cli.json("ps", "--format", "json")]
+    rows = {r["name"]: r for r in cli.json("ps", "-a", "--format", "json")}
+    assert rows[sandbox]["status"] == "crashed"
+    p = cli("exec", sandbox, "--", "true")
+    # exec on a crashed sandbox starts it for the command, like on a stopped one.
+    assert p.returncode == 0, p.stderr
