@@ -3,6 +3,7 @@
 #   make test   everything `make demo` sets up, then every test suite (run as root)
 # and the ones a developer uses:
 #   make build | make image | make unit | make asan | make fuzz | make integration | make bench
+#   make install (libmsb, msb and the microsandbox Python package) | make python-test
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -12,7 +13,7 @@ FUZZ_SECONDS ?= 10
 IMAGE_DIR  := $(BUILD)/images/busybox
 export MSB_HOME ?= $(HOME)/.microsandbox
 
-.PHONY: all deps build image demo test unit asan fuzz integration bench clean
+.PHONY: all deps build install image demo test unit asan fuzz integration python-test bench bench-python clean
 
 all: build
 
@@ -25,6 +26,11 @@ $(BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# libmsb, the msb CLI and runtime, and the `microsandbox` Python package (into Debian
+# python3's site-packages), under meson's prefix (/usr/local).
+install: build
+	meson install -C $(BUILD)
+
 # The built-in default image local/busybox:latest, made from Debian's busybox-static.
 image: build
 	rm -rf $(IMAGE_DIR) && ./scripts/make-busybox-image.sh $(IMAGE_DIR) >/dev/null
@@ -36,7 +42,7 @@ demo: deps image
 	  'echo "hello from sandbox $$(hostname): $$(ls /proc | grep -c "^[0-9]") processes visible, root inside is uid $$(awk "{print \$$2}" /proc/self/uid_map) on the host, 6 x 7 = $$((6 * 7))"'
 
 test: deps build
-	$(MAKE) unit asan fuzz integration
+	$(MAKE) unit asan fuzz integration python-test
 
 unit: build
 	meson test -C $(BUILD) --print-errorlogs
@@ -57,8 +63,18 @@ integration: build
 	MSB_BUILD=$(abspath $(BUILD)) MSB_TEST_IMAGE_DIR=$(abspath $(IMAGE_DIR)) \
 	  $(PYTHON) -m pytest -q tests/integration
 
+# The microsandbox package against the build tree (pytest + pytest-asyncio, run as root).
+python-test: build
+	rm -rf $(IMAGE_DIR) && ./scripts/make-busybox-image.sh $(IMAGE_DIR) >/dev/null
+	MSB_BUILD=$(abspath $(BUILD)) MSB_TEST_IMAGE_DIR=$(abspath $(IMAGE_DIR)) PYTHONPATH=$(abspath $(BUILD))/python \
+	  $(PYTHON) -m pytest -q tests/python
+
 bench: image
 	MSB_BUILD=$(abspath $(BUILD)) ./bench/run.sh
+
+# The Python binding's overhead against the C API (bench/python/run.sh).
+bench-python: build
+	MSB_BUILD=$(abspath $(BUILD)) ./bench/python/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

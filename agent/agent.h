@@ -67,6 +67,11 @@ typedef struct msb_agent
   uint64_t init_time_ns;  /* CLOCK_BOOTTIME once bootstrap was applied */
 
   bool is_pid1;
+  /* Custom init (init.c): PID 1 is the init, the agent is its child. */
+  bool has_init;
+  bool has_asked_init_to_stop;
+  pid_t init_pid;       /* 1, or the init's pid when the agent itself is not PID 1 (tests) */
+  int init_stop_signal; /* SIGTERM, or SIGRTMIN+4 for systemd */
   bool is_output_paused;  /* session outputs unwatched: the host is not keeping up */
 
   /* Total bytes queued for children's stdin, and when some of it last moved. */

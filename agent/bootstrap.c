@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/init.h"
 #include "agent/signals.h"
 #include "agent/user.h"
 #include "common/cleanup.h"
@@ -44,16 +45,11 @@ wait_first_frame (msb_agent *a, msb_frame *f, msb_error **err)
     }
 }
 
-/* Where a custom init (issue 5) will take over: it runs as the sandbox's real init and the
- * agent reports the resolved default user with core.init.resolved. Until then the init_*
- * fields are accepted and ignored. */
+/* The custom init takes PID 1 last, once the agent's own setup is done (init.c). */
 static int
 apply_init_handoff (msb_agent *a, const msb_msg_bootstrap *b, msb_error **err)
 {
-  (void) a;
-  (void) b;
-  (void) err;
-  return 0;
+  return agent_init_handoff (a, b, err);
 }
 
 /* The default user must exist in the image: refusing it here fails the create with a clear

@@ -50,6 +50,10 @@ typedef struct cli_create_opts
  * flag was a create flag, 0 when it is not one, -1 on a bad value (already printed). */
 int cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i);
 const char *cli_create_flags_help (void);
+/* The filesystem create flags (-v, --tmpfs, --script, --init, --root-disk, patches), same
+ * contract as cli_create_flag; called by it first (create_fs_flags.c). */
+int cli_create_fs_flag (cli_create_opts *o, int argc, char **argv, int *i);
+const char *cli_create_fs_flags_help (void);
 
 /* Runs cmd in sb bridging this process's stdio (PTY when `tty`), returns the exit status to
  * use for msb (the command's own, or 124/125/126/127/255). */
@@ -91,6 +95,9 @@ int cli_restart (int argc, char **argv);
 /* Pull / registry verbs (cli/pull.c, cli/registry.c) and the pull progress renderer
  * (cli/pull_progress.c), shared with run and create. */
 int cli_pull (int argc, char **argv);
+/* Volumes and copies (cli/volume.c, cli/cp.c). */
+int cli_volume (int argc, char **argv);
+int cli_cp (int argc, char **argv);
 int cli_registry (int argc, char **argv);
 /* `image inspect|rm|prune|save|pull` (cli/image_manage.c); argv[1] is the subcommand. */
 int cli_image_more (int argc, char **argv);
@@ -100,5 +107,9 @@ cli_pull_progress *cli_pull_progress_new (FILE *out, bool tty, bool verbose_cach
 void cli_pull_progress_event (const msb_pull_event *ev, void *data);
 /* Frees it; returns whether anything was downloaded. */
 int cli_pull_progress_finish (cli_pull_progress *p);
+/* Before `run` / `create`: pulls the config's image when it is not cached (and the policy
+ * allows), with progress bars on a terminal, so `run` can read the image's ENTRYPOINT/CMD.
+ * Returns 0, or -1 with the error printed. */
+int cli_pull_for_create (msb_ctx *ctx, const msb_config *cfg);
 
 #endif

@@ -42,6 +42,12 @@ cli_create (int argc, char **argv)
   msb_ctx *ctx = cli_ctx ();
   if (ctx == NULL)
     return 1;
+  if (cli_pull_for_create (ctx, o.cfg) < 0) /* progress bars while an image downloads */
+    {
+      msb_config_free (o.cfg);
+      msb_ctx_close (ctx);
+      return 1;
+    }
   msb_sandbox *sb = NULL;
   unsigned flags = MSB_SANDBOX_DETACHED | (o.replace ? MSB_SANDBOX_REPLACE : 0);
   int status = 0;

@@ -10,6 +10,7 @@ static const char help[] =
     "  -n, --name NAME            sandbox name (default: generated)\n"
     "  -c, --cpus N               vCPUs (CPU-time limit on the ns backend)\n"
     "  -m, --memory SIZE          memory limit (512M, 1G)\n"
+    "      --max-cpus N, --max-memory SIZE  ceilings for live resize\n"
     "      --pids-limit N         maximum number of processes (0 = unlimited)\n"
     "  -e, --env K=V              environment variable (repeatable)\n"
     "  -w, --workdir DIR          default working directory\n"
@@ -29,7 +30,10 @@ static const char help[] =
 const char *
 cli_create_flags_help (void)
 {
-  return help;
+  static char *both;
+  if (both == NULL && asprintf (&both, "%s%s", help, cli_create_fs_flags_help ()) < 0)
+    both = NULL;
+  return both ? both : help;
 }
 
 /* Matches `-x VALUE`, `--long VALUE` and `--long=VALUE`. */
@@ -96,6 +100,9 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
   unsigned n;
   double d;
   const char *flag = argv[*i];
+  int fs_flag = cli_create_fs_flag (o, argc, argv, i); /* volumes, patches, init (create_fs_flags.c) */
+  if (fs_flag != 0)
+    return fs_flag;
   bool missing = false;
   /* A flag given without its value matches nothing here and is reported once, below. */
 #define VALUE(s, l) \
@@ -113,6 +120,18 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
       if (v == NULL || cli_parse_size_mib (v, &n) < 0)
         return bad (flag, v, "expected a size such as 512M or 1G");
       return msb_config_set_memory_mib (o->cfg, n, &err), applied (err);
+    }
+  if (VALUE (NULL, "--max-cpus"))
+    {
+      if (v == NULL || (n = (unsigned) strtoul (v, NULL, 10)) == 0)
+        return bad (flag, v, "expected a positive integer");
+      return msb_config_set_max_cpus (o->cfg, n, &err), applied (err);
+    }
+  if (VALUE (NULL, "--max-memory"))
+    {
+      if (v == NULL || cli_parse_size_mib (v, &n) < 0)
+        return bad (flag, v, "expected a size such as 512M or 1G");
+      return msb_config_set_max_memory_mib (o->cfg, n, &err), applied (err);
     }
   if (VALUE (NULL, "--pids-limit"))
     {

@@ -1,5 +1,5 @@
 /* `msb exec NAME -- CMD ARGS…` and `msb shell NAME [-- SCRIPT]`: run in an existing sandbox.
- * A stopped sandbox is started for the command and stopped again afterwards. */
+ * A stopped sandbox is started for the command and stops again once no client uses it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +128,7 @@ open_sandbox (msb_ctx *ctx, const char *name, msb_sandbox **sb, bool *started)
     return cli_fail (err, -1);
   msb_error_free (err);
   err = NULL;
-  if (msb_sandbox_start (ctx, name, 0, sb, &err) < 0)
+  if (msb_sandbox_start (ctx, name, MSB_SANDBOX_UNTIL_UNUSED, sb, &err) < 0)
     return cli_fail (err, -1);
   *started = true;
   return 0;
@@ -150,8 +150,10 @@ run_in (exec_flags *f, const char *cmd, const char *const *args, bool shell)
         cmd = msb_sandbox_shell (sb);
       status = cli_exec_attached (sb, cmd, args, &f->opts, f->timeout);
       msb_sandbox_close (sb);
+      /* It stops by itself once unused; wait a moment so a following command sees it
+       * stopped, unless another client keeps it running. */
       if (started)
-        msb_sandbox_stop (ctx, f->name, -1, NULL);
+        msb_sandbox_wait (ctx, f->name, 3000, NULL, NULL);
     }
   msb_ctx_close (ctx);
   return status;

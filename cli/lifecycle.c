@@ -98,11 +98,8 @@ cli_kill (int argc, char **argv)
 static int
 rm_one (msb_ctx *ctx, const char *name, void *opts, msb_error **err)
 {
-  if (*(bool *) opts && msb_sandbox_kill (ctx, name, -1, err) < 0
-      && msb_error_get_kind (*err) != MSB_ERR_SANDBOX_NOT_FOUND)
-    return -1;
-  msb_error_free (*err);
-  *err = NULL;
+  if (*(bool *) opts)
+    return msb_sandbox_remove_force (ctx, name, -1, err);
   return msb_sandbox_remove (ctx, name, err);
 }
 

@@ -17,6 +17,9 @@ typedef struct logs_opts
   bool follow, json, timestamps, show_id;
 } logs_opts;
 
+/* RFC 3339 ("2026-11-28T15:53:20.226Z", "…T16:53:20+01:00"; a time zone is required, as the
+ * RFC says) or a duration back from now ("5m"). Milliseconds are kept: exec.log entries are
+ * that precise, and --since/--until must be able to split two of them. */
 static int
 parse_time (const char *s, int64_t *ms)
 {
@@ -30,10 +33,40 @@ parse_time (const char *s, int64_t *ms)
     }
   struct tm tm;
   memset (&tm, 0, sizeof tm);
-  const char *rest = strptime (s, "%Y-%m-%dT%H:%M:%S", &tm);
+  const char *rest = strptime (s, "%Y-%m-%d", &tm);
+  if (rest == NULL || (*rest != 'T' && *rest != 't' && *rest != ' '))
+    return -1;
+  rest = strptime (rest + 1, "%H:%M:%S", &tm);
   if (rest == NULL)
     return -1;
-  *ms = (int64_t) timegm (&tm) * 1000;
+  int64_t frac = 0;
+  if (*rest == '.')
+    {
+      int digits = 0;
+      for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
+        if (digits < 3)
+          frac = frac * 10 + (*rest - '0');
+      if (digits == 0)
+        return -1;
+      for (; digits < 3; digits++)
+        frac *= 10;
+    }
+  int64_t offset_s = 0;
+  if (*rest == 'Z' || *rest == 'z')
+    rest++;
+  else if (*rest == '+' || *rest == '-')
+    {
+      int hh, mm, n = 0;
+      if (sscanf (rest + 1, "%2d:%2d%n", &hh, &mm, &n) != 2 || n != 5 || hh > 23 || mm > 59)
+        return -1;
+      offset_s = (int64_t) (hh * 3600 + mm * 60) * (*rest == '-' ? -1 : 1);
+      rest += 1 + n;
+    }
+  else
+    return -1;
+  if (*rest != '\0')
+    return -1;
+  *ms = ((int64_t) timegm (&tm) - offset_s) * 1000 + frac;
   return 0;
 }
 

@@ -36,6 +36,9 @@ static const verb verbs[] = {
   { "touch", NULL, cli_touch, "refresh sandboxes' idle timers", false },
   { "image", NULL, cli_image, "manage cached images (load, ls, inspect, rm, prune, save, pull)", false },
   { "pull", NULL, cli_pull, "pull an image from a registry, with per-layer progress", false },
+  { "cp", "copy", cli_cp, "copy files between a sandbox and the host (NAME:/path ↔ path)", false },
+  { "volume", "vol", cli_volume, "manage named volumes (create, ls, inspect, rm)", false },
+  { "volumes", "vols", NULL, "list volumes (= volume ls)", false },
   { "registry", NULL, cli_registry, "registry credentials (login, logout, ls)", false },
   { "images", NULL, NULL, "list cached images (= image ls)", false },
   { "rmi", NULL, NULL, "remove cached images (= image rm)", false },
@@ -105,6 +108,16 @@ main (int argc, char **argv)
     return image_alias ("ls", vargc, vargv);
   if (strcmp (cmd, "load") == 0)
     return image_alias ("load", vargc, vargv);
+  if (strcmp (cmd, "volumes") == 0 || strcmp (cmd, "vols") == 0)
+    {
+      char *args[vargc + 2];
+      args[0] = "volume";
+      args[1] = "ls";
+      for (int k = 1; k < vargc; k++)
+        args[k + 1] = vargv[k];
+      args[vargc + 1] = NULL;
+      return cli_volume (vargc + 1, args);
+    }
   if (strcmp (cmd, "rmi") == 0)
     return image_alias ("rm", vargc, vargv);
   if (strcmp (cmd, "save") == 0)

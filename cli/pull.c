@@ -132,3 +132,31 @@ cli_pull (int argc, char **argv)
   msb_ctx_close (ctx);
   return status;
 }
+
+int
+cli_pull_for_create (msb_ctx *ctx, const msb_config *cfg)
+{
+  const char *ref = msb_config_get_image (cfg);
+  const char *policy = msb_config_get_pull_policy (cfg);
+  msb_image_info *info = NULL;
+  if (ref == NULL || (policy && strcmp (policy, "never") == 0)
+      || msb_image_get (ctx, ref, &info, NULL) == 0)
+    {
+      msb_image_info_free (info);
+      return 0; /* cached, or not ours to pull: the create says what is wrong */
+    }
+  bool tty = isatty (STDERR_FILENO);
+  cli_pull_progress *prog = tty ? cli_pull_progress_new (stderr, true, false) : NULL;
+  msb_pull_opts opts = { .size = sizeof opts, .policy = "if-missing",
+                         .progress = prog ? cli_pull_progress_event : NULL,
+                         .progress_data = prog };
+  msb_error *err = NULL;
+  int r = msb_image_pull (ctx, ref, &opts, NULL, &err);
+  cli_pull_progress_finish (prog);
+  if (r < 0)
+    {
+      cli_fail (err, 0);
+      return -1;
+    }
+  return 0;
+}

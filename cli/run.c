@@ -126,6 +126,13 @@ cli_run (int argc, char **argv)
   msb_ctx *ctx = cli_ctx ();
   if (ctx == NULL)
     return MSB_EXIT_MSB_FAILED;
+  /* The command comes from the image config: pull it first when it is not cached. */
+  if (cli_pull_for_create (ctx, o.cfg) < 0)
+    {
+      msb_config_free (o.cfg);
+      msb_ctx_close (ctx);
+      return MSB_EXIT_MSB_FAILED;
+    }
   char *name = o.name ? strdup (o.name) : generated_name ();
   bool ephemeral = o.name == NULL && !detach;
   /* An unnamed run removes itself: its runtime deletes the record and files when it ends. */

@@ -106,7 +106,7 @@ msb_config_set_cpus (msb_config *c, unsigned cpus, msb_error **err)
   if (cpus < 1 || cpus > 128)
     return msb_fail (err, MSB_ERR_INVALID_CONFIG, "cpus: must be between 1 and 128, got %u", cpus);
   c->cpus = cpus;
-  if (c->max_cpus < cpus)
+  if (!c->max_cpus_set || c->max_cpus < cpus)
     c->max_cpus = cpus;
   return 0;
 }
@@ -119,7 +119,7 @@ msb_config_set_memory_mib (msb_config *c, unsigned mib, msb_error **err)
   if (mib > 16u * 1024u * 1024u)
     return msb_fail (err, MSB_ERR_INVALID_CONFIG, "memory: %u MiB is more than 16 TiB", mib);
   c->memory_mib = mib;
-  if (c->max_memory_mib < mib)
+  if (!c->max_memory_set || c->max_memory_mib < mib)
     c->max_memory_mib = mib;
   return 0;
 }

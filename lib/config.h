@@ -18,6 +18,9 @@ struct msb_config
   unsigned max_cpus;
   unsigned memory_mib;
   unsigned max_memory_mib;
+  bool max_cpus_set;   /* max_* follow cpus/memory until set explicitly */
+  bool max_memory_set;
+  uint8_t thp;        /* msb_thp_policy (lib/config_resources.c): 0 = madvise */
   unsigned pids_limit;
   char *workdir;
   char *shell;
@@ -50,6 +53,9 @@ struct msb_config
 };
 
 msb_config *msb_config_copy (const msb_config *cfg);
+
+/* "always" / "never" of a non-default thp policy (lib/config_resources.c). */
+const char *msb_config_thp_name (uint8_t thp);
 
 /* The registry part of a config: wiped and freed / deep-copied (lib/config_registry.c). */
 void msb_config_registry_clear (msb_config *cfg);

@@ -75,6 +75,9 @@ config_to_json_object (const msb_config *c, const char *name)
                                   (json_int_t) c->max_cpus, "max_memory_mib",
                                   (json_int_t) c->max_memory_mib, "pids_limit",
                                   (json_int_t) c->pids_limit));
+  if (c->thp) /* §1.20: omitted when madvise */
+    json_object_set_new (json_object_get (root, "resources"), "thp",
+                         json_string (msb_config_thp_name (c->thp)));
   json_t *rt = json_object ();
   json_object_set_new (rt, "workdir", str_or_null (c->workdir));
   json_object_set_new (rt, "shell", str_or_null (c->shell));
@@ -169,11 +172,13 @@ read_resources (json_t *r, msb_config *c)
   if (json_is_integer (v = json_object_get (r, "memory_mib")) && json_integer_value (v) > 0)
     c->memory_mib = (unsigned) json_integer_value (v);
   if (json_is_integer (v = json_object_get (r, "max_cpus")) && json_integer_value (v) > 0)
-    c->max_cpus = (unsigned) json_integer_value (v);
+    c->max_cpus = (unsigned) json_integer_value (v), c->max_cpus_set = true;
   if (json_is_integer (v = json_object_get (r, "max_memory_mib")) && json_integer_value (v) > 0)
-    c->max_memory_mib = (unsigned) json_integer_value (v);
+    c->max_memory_mib = (unsigned) json_integer_value (v), c->max_memory_set = true;
   if (json_is_integer (v = json_object_get (r, "pids_limit")) && json_integer_value (v) >= 0)
     c->pids_limit = (unsigned) json_integer_value (v);
+  if (json_is_string (v = json_object_get (r, "thp")))
+    msb_config_set_thp (c, json_string_value (v), NULL);
 }
 
 static void

@@ -83,3 +83,9 @@ msb_config_add_registry_ca_pem (msb_config *c, const char *pem, msb_error **err)
   c->registry.ca_pem = joined;
   return 0;
 }
+
+const char *
+msb_config_get_pull_policy (const msb_config *c)
+{
+  return c->pull_policy;
+}

@@ -292,3 +292,15 @@ msb_fs_symlink (msb_sandbox *sb, const char *target, const char *link_path, msb_
   _msb_cleanup_free_ char *what = msb_xasprintf ("symlink `%s` -> `%s`", link_path, target);
   return fs_call_simple (sb, &req, what, err);
 }
+
+int
+msb_fs_set_mode (msb_sandbox *sb, const char *path, uint32_t mode, msb_error **err)
+{
+  if (check_path (path, "set_mode", err) < 0)
+    return -1;
+  msb_msg_fs_request req = { .op = MSB_FS_OP_SET_STAT, .path = (char *) path, .follow_symlink = true };
+  req.attrs.has_mode = true;
+  req.attrs.mode = mode & 07777;
+  _msb_cleanup_free_ char *what = msb_xasprintf ("set the mode of `%s`", path);
+  return fs_call_simple (sb, &req, what, err);
+}

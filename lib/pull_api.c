@@ -7,6 +7,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/globalconfig.h"
+#include "lib/image/layer_cache.h"
 #include "lib/image/pull.h"
 #include "lib/image/pull_events.h"
 #include "lib/image/registry_auth.h"
@@ -66,6 +67,15 @@ lookup (msb_ctx *ctx, const char *reference, msb_image *out, bool *found, msb_er
   return 0;
 }
 
+/* A layer is on disk: its row goes in now (best effort; the record writes it again). */
+static void
+layer_published (void *data, const char *diff_id, uint64_t unpacked_bytes)
+{
+  msb_ctx *ctx = data;
+  MSB_WITH_DB (ctx)
+  msb_image_layer_record (&ctx->db, diff_id, unpacked_bytes, NULL);
+}
+
 static int
 pull_and_record (msb_ctx *ctx, const char *reference, const msb_pull_opts *o,
                  msb_pull_emitter *em, msb_image *out, msb_error **err)
@@ -80,6 +90,8 @@ pull_and_record (msb_ctx *ctx, const char *reference, const msb_pull_opts *o,
     .platform = o->platform,
     .max_parallel = o->max_parallel,
     .events = em,
+    .layer_published = layer_published,
+    .layer_published_ctx = ctx,
   };
   msb_pulled_image pulled;
   int r = msb_registry_pull (&ctx->home, reference, &params, &pulled, err);

@@ -418,7 +418,17 @@ msb_sandbox_start (msb_ctx *ctx, const char *name, unsigned flags, msb_sandbox *
   else
     {
       _msb_cleanup_free_ char *shell = shell_of (row.config_json);
+      if (flags & MSB_SANDBOX_UNTIL_UNUSED)
+        flags |= MSB_SANDBOX_DETACHED;
       r = boot_and_connect (ctx, name, shell, flags, out, err);
+      /* Asked once our own connection exists, so the sandbox cannot stop under us. */
+      if (r == 0 && (flags & MSB_SANDBOX_UNTIL_UNUSED)
+          && msb_control_request (&ctx->home, name, "stop-when-unused", err) < 0)
+        {
+          msb_sandbox_close (*out);
+          *out = NULL;
+          r = -1;
+        }
     }
   msb_sandbox_row_clear (&row);
   if (r < 0)
@@ -497,6 +507,21 @@ msb_sandbox_remove (msb_ctx *ctx, const char *name, msb_error **err)
   if (r == 0 && live)
     r = msb_fail (err, MSB_ERR_SANDBOX_STILL_RUNNING,
                   "sandbox `%s` is running: stop it first (or use `msb rm -f`)", name);
+  if (r == 0)
+    r = remove_locked (ctx, name, err);
+  msb_sandbox_row_clear (&row);
+  return r;
+}
+
+int
+msb_sandbox_remove_force (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err)
+{
+  _cleanup_lifecycle_lock_ lifecycle_lock lock = { ctx, name, -1 };
+  msb_sandbox_row row = { 0 };
+  bool live = false;
+  int r = with_live_row (ctx, name, &lock, &row, &live, err);
+  if (r == 0 && live)
+    r = kill_locked (ctx, &row, timeout_ms < 0 ? DEFAULT_KILL_MS : timeout_ms, "removed", err);
   if (r == 0)
     r = remove_locked (ctx, name, err);
   msb_sandbox_row_clear (&row);

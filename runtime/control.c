@@ -59,6 +59,8 @@ dispatch (msb_control *ctl, const char *op)
     r = ctl->ops.drain (ctl->ops.data);
   else if (strcmp (op, "detach") == 0)
     r = ctl->ops.detach (ctl->ops.data);
+  else if (strcmp (op, "stop-when-unused") == 0)
+    r = ctl->ops.stop_when_unused (ctl->ops.data);
   else
     return json_pack ("{s:b, s:s}", "ok", 0, "error", "unknown op");
   return json_pack ("{s:b}", "ok", r == 0);

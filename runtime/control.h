@@ -1,6 +1,6 @@
 /* control.sock: one JSON request line, one JSON response line, then close (API.md §4).
  * Operations: {"op":"status"}, {"op":"stop"}, {"op":"drain"}, {"op":"detach"} (disarm the
- * attached-mode watchdog). Only the owner can connect (the socket is 0600 in a 0700 tree). */
+ * attached-mode watchdog), {"op":"stop-when-unused"} (stop once no client is connected). Only the owner can connect (the socket is 0600 in a 0700 tree). */
 #ifndef MSB_RUNTIME_CONTROL_H
 #define MSB_RUNTIME_CONTROL_H
 
@@ -16,6 +16,7 @@ typedef struct msb_control_ops
   int (*stop) (void *data);
   int (*drain) (void *data);
   int (*detach) (void *data);
+  int (*stop_when_unused) (void *data);
   const char *(*status) (void *data);
 } msb_control_ops;
 

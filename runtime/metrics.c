@@ -23,6 +23,8 @@ struct msb_sampler
   uint64_t boot_ns;
   uint64_t last_ns;
   uint64_t last_cpu_ns;
+  uint64_t last_disk_read;
+  uint64_t last_disk_write;
 };
 
 void
@@ -108,6 +110,14 @@ msb_sampler_sample (msb_sampler *s, uint32_t state)
     cpu = 100.0 * (double) (cg.cpu_usage_ns - s->last_cpu_ns) / (double) (now - s->last_ns);
   s->last_ns = now;
   s->last_cpu_ns = cg.cpu_usage_ns;
+  /* Cumulative counters never go back, even while an exited process's I/O is not yet
+   * credited to the parent that reaps it (ns/cgroup.c). */
+  if (cg.disk_read_bytes < s->last_disk_read)
+    cg.disk_read_bytes = s->last_disk_read;
+  if (cg.disk_write_bytes < s->last_disk_write)
+    cg.disk_write_bytes = s->last_disk_write;
+  s->last_disk_read = cg.disk_read_bytes;
+  s->last_disk_write = cg.disk_write_bytes;
   uint64_t limit = cg.memory_limit_bytes;
   if (limit == 0 || limit == UINT64_MAX || limit > ((uint64_t) s->rt->cfg->memory_mib << 20))
     limit = (uint64_t) s->rt->cfg->memory_mib << 20;

@@ -614,6 +614,15 @@ msb_relay_active_sessions (const msb_relay *r)
   return r->active_sessions;
 }
 
+unsigned
+msb_relay_client_count (const msb_relay *r)
+{
+  unsigned n = 0;
+  for (unsigned i = 0; i < MSB_RELAY_MAX_CLIENTS; i++)
+    n += r->clients[i] != NULL;
+  return n;
+}
+
 uint64_t
 msb_relay_last_activity_ns (const msb_relay *r)
 {

@@ -48,6 +48,8 @@ void msb_relay_set_draining (msb_relay *r, bool draining);
 /* Exec sessions in flight and the time of the last activity (CLOCK_MONOTONIC ns): exec
  * traffic and touch count; ping does not. */
 unsigned msb_relay_active_sessions (const msb_relay *r);
+/* Connected clients. */
+unsigned msb_relay_client_count (const msb_relay *r);
 uint64_t msb_relay_last_activity_ns (const msb_relay *r);
 
 /* Stops accepting clients and closes every connection (the agent fd stays open). */

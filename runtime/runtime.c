@@ -27,6 +27,7 @@
 #include "proto/proto.h"
 #include "runtime/rtlog.h"
 #include "runtime/serve.h"
+#include "runtime/init_handoff.h"
 
 #define READY_TIMEOUT_MS 15000
 
@@ -136,6 +137,7 @@ bootstrap_msg (const msb_runtime *rt, msb_msg *m)
   if (m->u.bootstrap.user && *m->u.bootstrap.user == '\0')
     m->u.bootstrap.user = NULL;
   m->u.bootstrap.clock_unix_nanos = msb_now_realtime_ns ();
+  msb_runtime_init_bootstrap (rt, &m->u.bootstrap); /* custom init handoff (init_handoff.c) */
 }
 
 /* A core.error before core.ready is the agent refusing the bootstrap: the sandbox's config

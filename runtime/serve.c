@@ -16,12 +16,14 @@
 #define NS_PER_MS 1000000ull
 #define IDLE_CHECK_NS (500ull * NS_PER_MS)
 
+/* 2 s; 8 s when a custom init must shut its services down first (API.md §3.5). */
 static uint64_t
-flush_window_ns (void)
+flush_window_ns (const msb_rt_serve *s)
 {
+  long dflt = s->rt && s->rt->cfg && s->rt->cfg->files.init_cmd ? 8000 : 2000;
   const char *env = getenv ("MSB_SHUTDOWN_FLUSH_TIMEOUT_MS");
-  long ms = env ? strtol (env, NULL, 10) : 2000;
-  return (uint64_t) (ms > 0 ? ms : 2000) * NS_PER_MS;
+  long ms = env ? strtol (env, NULL, 10) : dflt;
+  return (uint64_t) (ms > 0 ? ms : dflt) * NS_PER_MS;
 }
 
 void
@@ -75,7 +77,7 @@ msb_rt_serve_stop (msb_rt_serve *s, const char *reason)
   msb_msg_write_frame (&frame, 0, 0, &m);
   msb_relay_send_to_agent (s->relay, frame.data, frame.len);
   msb_buf_free (&frame);
-  s->flush_deadline_ns = msb_now_mono_ns () + flush_window_ns ();
+  s->flush_deadline_ns = msb_now_mono_ns () + flush_window_ns (s);
   rearm_timer (s);
 }
 
@@ -213,7 +215,7 @@ on_shutdown_request (void *data)
     {
       s->stopping = true;
       s->reason = "stopped";
-      s->flush_deadline_ns = msb_now_mono_ns () + flush_window_ns ();
+      s->flush_deadline_ns = msb_now_mono_ns () + flush_window_ns (s);
       rearm_timer (s);
     }
 }
@@ -242,6 +244,14 @@ control_detach (void *data)
       close (s->watchdog_fd);
       s->watchdog_fd = s->watchdog_w.fd = -1;
     }
+  return 0;
+}
+
+static int
+control_stop_when_unused (void *data)
+{
+  msb_rt_serve *s = data;
+  s->stop_when_unused = true;
   return 0;
 }
 
@@ -313,7 +323,8 @@ msb_rt_serve_attach (msb_rt_serve *s, int agent_listen_fd, int control_listen_fd
                        &ev, &s->relay, err)
       < 0)
     return -1;
-  msb_control_ops ops = { s, control_stop, control_drain, control_detach, control_status };
+  msb_control_ops ops = { s, control_stop, control_drain, control_detach, control_stop_when_unused,
+                          control_status };
   if (msb_control_start (&s->loop, control_listen_fd, &ops, &s->control, err) < 0)
     return -1;
   if (start_sampler (s, err) < 0)
@@ -333,6 +344,8 @@ msb_rt_serve_run (msb_rt_serve *s)
       /* Drain finishes when the last in-flight command does. */
       if (s->draining && !s->stopping && msb_relay_active_sessions (s->relay) == 0)
         msb_rt_serve_stop (s, "drained");
+      if (s->stop_when_unused && !s->stopping && msb_relay_client_count (s->relay) == 0)
+        msb_rt_serve_stop (s, "temporary start ended");
       msb_loop_run_once (&s->loop, s->draining ? 100 : -1);
     }
 }

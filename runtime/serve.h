@@ -33,6 +33,7 @@ typedef struct msb_rt_serve
   int metrics_fd;
   bool stopping;        /* core.shutdown sent; waiting for the agent to exit */
   bool draining;
+  bool stop_when_unused; /* a temporary start: stop once the last client leaves */
   bool done;            /* the sandbox process is reaped */
   uint64_t flush_deadline_ns;
   uint64_t max_deadline_ns;

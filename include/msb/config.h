@@ -36,6 +36,13 @@ int msb_config_set_image (msb_config *cfg, const char *reference, msb_error **er
 int msb_config_set_cpus (msb_config *cfg, unsigned cpus, msb_error **err);
 /* Memory limit in MiB (≥ 16). */
 int msb_config_set_memory_mib (msb_config *cfg, unsigned mib, msb_error **err);
+/* Boot-time ceilings for live resize (API.md max_cpus / max_memory): at least cpus / memory
+ * (default: equal to them). Stored with the config; the namespace backend has no hotplug, so
+ * they only bound later changes. */
+int msb_config_set_max_cpus (msb_config *cfg, unsigned max_cpus, msb_error **err);
+int msb_config_set_max_memory_mib (msb_config *cfg, unsigned max_mib, msb_error **err);
+/* Guest transparent huge pages: "always", "madvise" (default) or "never" (API.md thp). */
+int msb_config_set_thp (msb_config *cfg, const char *policy, msb_error **err);
 /* Maximum number of processes (extension; default 2048; 0 = unlimited). */
 int msb_config_set_pids_limit (msb_config *cfg, unsigned limit, msb_error **err);
 /* Adds or replaces one environment variable for every command (merged over image ENV). */
@@ -79,6 +86,8 @@ int msb_config_set_registry_insecure (msb_config *cfg, bool insecure, msb_error 
 /* Extra CA roots for the image's registry (registry_ca_certs): a PEM file, or PEM data. */
 int msb_config_add_registry_ca_file (msb_config *cfg, const char *path, msb_error **err);
 int msb_config_add_registry_ca_pem (msb_config *cfg, const char *pem, msb_error **err);
+/* The pull policy ("always", "if-missing", "never"). */
+const char *msb_config_get_pull_policy (const msb_config *cfg);
 
 /* ---- volumes (API.md §1.13) ----
  * Guest paths are absolute, without "." or ".." components, and not under /proc, /sys or

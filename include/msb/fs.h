@@ -93,6 +93,9 @@ int msb_fs_copy (msb_sandbox *sb, const char *src, const char *dst, msb_error **
 /* rename(2) inside the sandbox. */
 int msb_fs_rename (msb_sandbox *sb, const char *src, const char *dst, msb_error **err);
 
+/* Sets the permission bits (07777) of `path`, following symlinks. */
+int msb_fs_set_mode (msb_sandbox *sb, const char *path, uint32_t mode, msb_error **err);
+
 /* The canonical path of `path` (symlinks and ".." resolved inside the sandbox). Free with
  * free(). */
 int msb_fs_realpath (msb_sandbox *sb, const char *path, char **out, msb_error **err);

@@ -33,6 +33,10 @@ enum
   MSB_SANDBOX_DETACHED = 1u << 0,
   /* Replace an existing sandbox of the same name (SIGTERM, grace, SIGKILL, state removed). */
   MSB_SANDBOX_REPLACE = 1u << 1,
+  /* msb_sandbox_start only: a temporary start. The sandbox stops by itself once its last
+   * client disconnects (whoever that is), so one user's temporary start never cuts off
+   * another's commands. Implies MSB_SANDBOX_DETACHED. */
+  MSB_SANDBOX_UNTIL_UNUSED = 1u << 2,
 };
 
 typedef enum msb_sandbox_status
@@ -117,6 +121,12 @@ int msb_sandbox_wait (msb_ctx *ctx, const char *name, int timeout_ms, int *exit_
 /* Deletes a sandbox that is not running and all its state (record, directory, sockets, lock).
  * Errors: MSB_ERR_SANDBOX_NOT_FOUND, MSB_ERR_SANDBOX_STILL_RUNNING. */
 int msb_sandbox_remove (msb_ctx *ctx, const char *name, msb_error **err);
+
+/* Kills the sandbox if it runs (SIGKILL, waiting up to timeout_ms; < 0 = 5 s) and removes it,
+ * under one lifecycle lock: nothing (another process starting it again, say) can come between
+ * the kill and the removal, as it could between msb_sandbox_kill and msb_sandbox_remove.
+ * Errors: MSB_ERR_SANDBOX_NOT_FOUND. */
+int msb_sandbox_remove_force (msb_ctx *ctx, const char *name, int timeout_ms, msb_error **err);
 
 /* Metadata of one sandbox (any status). MSB_ERR_SANDBOX_NOT_FOUND if unknown. */
 int msb_sandbox_get (msb_ctx *ctx, const char *name, msb_sandbox_info **out, msb_error **err);

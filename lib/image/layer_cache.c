@@ -82,8 +82,8 @@ remove_stale_tmp (int tmp_fd, const char *prefix)
       }
 }
 
-static int
-write_layer_row (msb_db *db, const char *diff_id, uint64_t size, msb_error **err)
+int
+msb_image_layer_record (msb_db *db, const char *diff_id, uint64_t size, msb_error **err)
 {
   _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (msb_db_prepare (db,
@@ -199,7 +199,7 @@ msb_image_layer_materialize (const msb_home *home, msb_db *db, const char *diff_
   if (was_cached)
     *was_cached = cached;
   /* Written after the rename, so a row never names a layer that is not on disk. */
-  if (db && !cached && write_layer_row (db, diff_id, res->unpacked_bytes, err) < 0)
+  if (db && !cached && msb_image_layer_record (db, diff_id, res->unpacked_bytes, err) < 0)
     return msb_error_prefix (err, "materialize layer %s", diff_id);
   return 0;
 }

@@ -38,4 +38,8 @@ int msb_image_layer_materialize (const msb_home *home, msb_db *db, const char *d
                                  const msb_unpack_opts *opts, msb_unpack_result *res,
                                  bool *was_cached, msb_error **err);
 
+/* Writes (or completes the size of) the `layers` row of a published layer; for callers that
+ * materialize without a database handle (registry pulls, on worker threads). */
+int msb_image_layer_record (msb_db *db, const char *diff_id, uint64_t size, msb_error **err);
+
 #endif

@@ -206,6 +206,7 @@ typedef struct layer_job
 
 struct pull_run
 {
+  const msb_pull_params *params;
   const msb_home *home;
   msb_registry_client *client;
   msb_pull_emitter *em;
@@ -299,6 +300,9 @@ run_job (pull_run *run, layer_job *j, msb_error **err)
                      "layer %zu (%s): %llu bytes, its descriptor says %llu", j->index, j->digest,
                      (unsigned long long) j->res.compressed_bytes,
                      (unsigned long long) j->size);
+  if (!j->was_cached && run->params->layer_published)
+    run->params->layer_published (run->params->layer_published_ctx, j->diff_id,
+                                  j->res.unpacked_bytes);
   emit_layer (j, MSB_PULL_LAYER_MATERIALIZE_COMPLETE, false, true);
   return 0;
 }
@@ -476,7 +480,7 @@ pull_resolved (const msb_home *home, msb_registry_client *client, const msb_imag
   msb_pull_emit_resolved (p->events, res->manifest_digest, (int64_t) n, (int64_t) total);
   emit_cached_layers (res, job_of, n_jobs, p->events);
   pull_run run = {
-    .home = home, .client = client, .em = p->events, .jobs = jobs, .n_jobs = n_jobs,
+    .params = p, .home = home, .client = client, .em = p->events, .jobs = jobs, .n_jobs = n_jobs,
   };
   for (size_t i = 0; i < n_jobs; i++)
     jobs[i].run = &run;

@@ -30,6 +30,10 @@ typedef struct msb_pull_params
   const char *platform;            /* NULL = linux/<host arch> */
   unsigned max_parallel;           /* 0 = default */
   msb_pull_emitter *events;        /* may be NULL */
+  /* Called (from a worker thread) for each layer this pull published, so its row and size
+   * exist even if the pull fails later and the layer is reused by a retry. May be NULL. */
+  void (*layer_published) (void *ctx, const char *diff_id, uint64_t unpacked_bytes);
+  void *layer_published_ctx;
 } msb_pull_params;
 
 /* What a pull produced, ready for msb_image_store_record. */

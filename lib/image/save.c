@@ -118,7 +118,8 @@ list_dir (int dfd, char ***out, size_t *n, msb_error **err)
         }
       names[count++] = msb_xstrdup (de->d_name);
     }
-  qsort (names, count, sizeof (char *), compare_names);
+  if (count > 1)
+    qsort (names, count, sizeof (char *), compare_names);
   *out = names;
   *n = count;
   return 0;

@@ -130,6 +130,28 @@ query_one (msb_db *db, const char *where, const char *param, msb_image *out, boo
   return 0;
 }
 
+/* A manifest without a reference; its digest stands in for the reference. */
+static int
+query_manifest (msb_db *db, const char *digest, msb_image *out, bool *found, msb_error **err)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db,
+                      "SELECT m.digest, m.created_at, 0, m.digest, m.media_type, m.config_digest, "
+                      "m.config_json, m.architecture, m.os, m.size_bytes FROM manifests m "
+                      "WHERE m.digest = ?",
+                      &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
+  int rc = sqlite3_step (st);
+  *found = rc == SQLITE_ROW;
+  if (rc == SQLITE_ROW)
+    return image_from_row (db, st, out, err);
+  if (rc != SQLITE_DONE)
+    return msb_db_fail (db, err, "look up image");
+  return 0;
+}
+
 /* `repo@sha256:x` when only `repo:tag` was stored with manifest x. */
 static int
 query_pinned (msb_db *db, const msb_image_ref *r, msb_image *out, bool *found, msb_error **err)
@@ -169,6 +191,10 @@ msb_image_store_lookup (msb_db *db, const char *reference_or_digest, msb_image *
       if (query_one (db, "WHERE i.manifest_digest = ? ORDER BY i.reference LIMIT 1", q, out,
                      &found, err)
           < 0)
+        return -1;
+      /* A manifest no reference names any more (its tag moved on) stays reachable by digest
+       * while it is cached: sandboxes pinned to it must still start. */
+      if (!found && query_manifest (db, q, out, &found, err) < 0)
         return -1;
     }
   else

@@ -107,34 +107,7 @@ apply_memory (msb_config *cfg, unsigned mib, msb_error **err)
   return msb_config_set_memory_mib (cfg, mib, err);
 }
 
-/* ---- structured options (scripts, init, patches, volumes, registry) ----
- * These setters arrived with later libmsb versions; they are referenced weakly so the binding
- * loads against any libmsb and reports UnsupportedError for what that one lacks. */
-#pragma weak msb_config_set_script
-#pragma weak msb_config_set_init
-#pragma weak msb_config_set_upper_size_mib
-#pragma weak msb_config_add_patch_text
-#pragma weak msb_config_add_patch_file
-#pragma weak msb_config_add_patch_append
-#pragma weak msb_config_add_patch_mkdir
-#pragma weak msb_config_add_patch_remove
-#pragma weak msb_config_add_patch_copy_file
-#pragma weak msb_config_add_patch_copy_dir
-#pragma weak msb_config_add_patch_symlink
-#pragma weak msb_config_add_bind_mount
-#pragma weak msb_config_add_named_mount
-#pragma weak msb_config_add_tmpfs_mount
-#pragma weak msb_config_set_registry_auth
-#pragma weak msb_config_set_registry_insecure
-#pragma weak msb_config_add_registry_ca_file
-#pragma weak msb_config_add_registry_ca_pem
-
-/* Resource ceilings (API.md max_cpus / max_memory), declared here until libmsb's header has
- * them. */
-extern int msb_config_set_max_cpus (msb_config *cfg, unsigned cpus, msb_error **err)
-    __attribute__ ((weak));
-extern int msb_config_set_max_memory_mib (msb_config *cfg, unsigned mib, msb_error **err)
-    __attribute__ ((weak));
+/* ---- structured options (init, patches, volumes, registry) ---- */
 
 static int
 missing (const char *key)
@@ -410,6 +383,7 @@ static const key_setter setters[] = {
   { "memory", K_UINT, SETTER (apply_memory), false, NULL },
   { "max_cpus", K_UINT, SETTER (msb_config_set_max_cpus), true, SETTER (msb_config_set_max_cpus) },
   { "max_memory", K_UINT, SETTER (msb_config_set_max_memory_mib), true, SETTER (msb_config_set_max_memory_mib) },
+  { "thp", K_STR, SETTER (msb_config_set_thp), true, SETTER (msb_config_set_thp) },
   { "pids_limit", K_UINT, SETTER (msb_config_set_pids_limit), false, NULL },
   { "env", K_PAIRS, SETTER (msb_config_set_env), false, NULL },
   { "labels", K_PAIRS, SETTER (msb_config_set_label), false, NULL },

@@ -223,6 +223,8 @@ really_free (msbpy_exec *self)
   Py_END_ALLOW_THREADS
 }
 
+/* Pins the session for a write made with the GIL released (and tells the connection a
+ * write is in flight). */
 static msb_exec *
 acquire (msbpy_exec *self)
 {
@@ -232,12 +234,14 @@ acquire (msbpy_exec *self)
       return NULL;
     }
   self->inflight++;
+  msbpy_sandbox_writer_enter (self->sandbox);
   return self->ex;
 }
 
 static void
 release (msbpy_exec *self)
 {
+  msbpy_sandbox_writer_leave (self->sandbox);
   if (--self->inflight == 0 && self->closing)
     really_free (self);
 }

@@ -1,50 +1,15 @@
 /* Files in a running sandbox (msb/fs.h): the SandboxConn.fs_* methods and the streamed
- * reader / writer objects. Every call pins the connection and runs with the GIL released.
- * The fs entry points are referenced weakly, so against a libmsb without them each call
- * raises UnsupportedError instead of failing to load. */
+ * reader / writer objects. Every call pins the connection and runs with the GIL released. */
 #include "module.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#pragma weak msb_fs_entry_kind_name
-#pragma weak msb_fs_stat
-#pragma weak msb_fs_lstat
-#pragma weak msb_fs_exists
-#pragma weak msb_fs_list
-#pragma weak msb_fs_entries_free
-#pragma weak msb_fs_mkdir
-#pragma weak msb_fs_remove
-#pragma weak msb_fs_remove_dir
-#pragma weak msb_fs_copy
-#pragma weak msb_fs_rename
-#pragma weak msb_fs_realpath
-#pragma weak msb_fs_symlink
-#pragma weak msb_fs_readlink
-#pragma weak msb_fs_read
-#pragma weak msb_fs_write
-#pragma weak msb_fs_read_open
-#pragma weak msb_fs_read_next
-#pragma weak msb_fs_read_close
-#pragma weak msb_fs_write_open
-#pragma weak msb_fs_write_chunk
-#pragma weak msb_fs_write_close
-#pragma weak msb_fs_copy_from_host
-#pragma weak msb_fs_copy_to_host
-
-static bool
-have (bool present)
-{
-  if (!present)
-    msbpy_raise_kind (MSB_ERR_UNSUPPORTED,
-                      "guest filesystem operations are not supported by this libmsb");
-  return present;
-}
 
 static const char *
 kind_name (msb_fs_entry_kind k)
 {
-  return msb_fs_entry_kind_name ? msb_fs_entry_kind_name (k) : "other";
+  return msb_fs_entry_kind_name (k);
 }
 
 /* ---- one path, no result ---- */
@@ -56,7 +21,7 @@ static PyObject *
 path_op (msbpy_sandbox *self, PyObject *args, const char *fmt, path_fn fn)
 {
   const char *path;
-  if (!PyArg_ParseTuple (args, fmt, &path) || !have (fn != NULL))
+  if (!PyArg_ParseTuple (args, fmt, &path))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -76,7 +41,7 @@ static PyObject *
 two_path_op (msbpy_sandbox *self, PyObject *args, const char *fmt, two_path_fn fn)
 {
   const char *a, *b;
-  if (!PyArg_ParseTuple (args, fmt, &a, &b) || !have (fn != NULL))
+  if (!PyArg_ParseTuple (args, fmt, &a, &b))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -147,7 +112,7 @@ string_op (msbpy_sandbox *self, PyObject *args, const char *fmt,
            int (*fn) (msb_sandbox *, const char *, char **, msb_error **))
 {
   const char *path;
-  if (!PyArg_ParseTuple (args, fmt, &path) || !have (fn != NULL))
+  if (!PyArg_ParseTuple (args, fmt, &path))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -183,7 +148,7 @@ msbpy_fs_stat (msbpy_sandbox *self, PyObject *args)
 {
   const char *path;
   int follow = 1;
-  if (!PyArg_ParseTuple (args, "s|p:fs_stat", &path, &follow) || !have (msb_fs_stat && msb_fs_lstat))
+  if (!PyArg_ParseTuple (args, "s|p:fs_stat", &path, &follow))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -207,7 +172,7 @@ PyObject *
 msbpy_fs_exists (msbpy_sandbox *self, PyObject *args)
 {
   const char *path;
-  if (!PyArg_ParseTuple (args, "s:fs_exists", &path) || !have (msb_fs_exists != NULL))
+  if (!PyArg_ParseTuple (args, "s:fs_exists", &path))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -228,7 +193,7 @@ PyObject *
 msbpy_fs_list (msbpy_sandbox *self, PyObject *args)
 {
   const char *path;
-  if (!PyArg_ParseTuple (args, "s:fs_list", &path) || !have (msb_fs_list && msb_fs_entries_free))
+  if (!PyArg_ParseTuple (args, "s:fs_list", &path))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -263,7 +228,7 @@ PyObject *
 msbpy_fs_read (msbpy_sandbox *self, PyObject *args)
 {
   const char *path;
-  if (!PyArg_ParseTuple (args, "s:fs_read", &path) || !have (msb_fs_read != NULL))
+  if (!PyArg_ParseTuple (args, "s:fs_read", &path))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -290,11 +255,6 @@ msbpy_fs_write (msbpy_sandbox *self, PyObject *args)
   Py_buffer view;
   if (!PyArg_ParseTuple (args, "sy*:fs_write", &path, &view))
     return NULL;
-  if (!have (msb_fs_write != NULL))
-    {
-      PyBuffer_Release (&view);
-      return NULL;
-    }
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
     {
@@ -350,15 +310,22 @@ stream_take (msbpy_fs_stream *s)
       return NULL;
     }
   s->busy = true;
+  msbpy_sandbox_writer_enter (s->sandbox);
   return s->stream;
+}
+
+static void
+stream_done (msbpy_fs_stream *s)
+{
+  msbpy_sandbox_writer_leave (s->sandbox);
+  s->busy = false;
 }
 
 PyObject *
 msbpy_fs_read_open (msbpy_sandbox *self, PyObject *args)
 {
   const char *path;
-  if (!PyArg_ParseTuple (args, "s:fs_read_open", &path)
-      || !have (msb_fs_read_open && msb_fs_read_next && msb_fs_read_close))
+  if (!PyArg_ParseTuple (args, "s:fs_read_open", &path))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -391,7 +358,7 @@ reader_next (msbpy_fs_stream *self, PyObject *unused)
   Py_BEGIN_ALLOW_THREADS
   r = msb_fs_read_next (reader, &data, &len, &err);
   Py_END_ALLOW_THREADS
-  self->busy = false;
+  stream_done (self);
   if (r < 0)
     return msbpy_raise (err);
   if (r == 0)
@@ -455,8 +422,7 @@ PyObject *
 msbpy_fs_write_open (msbpy_sandbox *self, PyObject *args)
 {
   const char *path;
-  if (!PyArg_ParseTuple (args, "s:fs_write_open", &path)
-      || !have (msb_fs_write_open && msb_fs_write_chunk && msb_fs_write_close))
+  if (!PyArg_ParseTuple (args, "s:fs_write_open", &path))
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
@@ -493,7 +459,7 @@ writer_write (msbpy_fs_stream *self, PyObject *args)
   Py_BEGIN_ALLOW_THREADS
   r = msb_fs_write_chunk (writer, view.buf, (size_t) view.len, &err);
   Py_END_ALLOW_THREADS
-  self->busy = false;
+  stream_done (self);
   PyBuffer_Release (&view);
   if (r < 0)
     return msbpy_raise (err);
@@ -514,7 +480,7 @@ writer_close (msbpy_fs_stream *self, PyObject *unused)
   Py_BEGIN_ALLOW_THREADS
   r = msb_fs_write_close (writer, &err);
   Py_END_ALLOW_THREADS
-  self->busy = false;
+  stream_done (self);
   if (r < 0)
     return msbpy_raise (err);
   Py_RETURN_NONE;

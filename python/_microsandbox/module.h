@@ -82,6 +82,7 @@ typedef struct
   msbpy_context *context; /* strong: the msb_ctx must outlive the handle */
   msb_sandbox *sb;        /* NULL once closed */
   int inflight;           /* calls using sb right now (GIL-protected) */
+  int writers;            /* exec / fs stream writes in flight on this connection */
   bool closing;           /* close requested: the last in-flight call closes */
   PyObject *name;         /* str, cached */
   PyObject *shell;        /* str, cached */
@@ -96,6 +97,21 @@ PyObject *msbpy_sandbox_wrap (msbpy_context *context, msb_sandbox *sb);
  * release after the call, with the GIL held again. */
 msb_sandbox *msbpy_sandbox_acquire (msbpy_sandbox *self);
 void msbpy_sandbox_release (msbpy_sandbox *self);
+
+/* Brackets a write made through a session of this connection (stdin, signal, resize, a
+ * streamed file write) with the GIL released: while one is in flight, the connection's
+ * socket may be busy and exec_start_nowait declines. GIL held. */
+static inline void
+msbpy_sandbox_writer_enter (PyObject *sandbox)
+{
+  ((msbpy_sandbox *) sandbox)->writers++;
+}
+
+static inline void
+msbpy_sandbox_writer_leave (PyObject *sandbox)
+{
+  ((msbpy_sandbox *) sandbox)->writers--;
+}
 
 /* ---- guest filesystem (fs.c): SandboxConn.fs_* methods, FsReader, FsWriter ---- */
 

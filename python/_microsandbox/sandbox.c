@@ -19,6 +19,7 @@ msbpy_sandbox_wrap (msbpy_context *context, msb_sandbox *sb)
   self->context = context;
   self->sb = sb;
   self->inflight = 0;
+  self->writers = 0;
   self->closing = false;
   self->name = msbpy_str_or_none (msb_sandbox_name (sb));
   self->shell = msbpy_str_or_none (msb_sandbox_shell (sb));
@@ -139,6 +140,48 @@ sandbox_exec_start (msbpy_sandbox *self, PyObject *args)
   return msbpy_exec_wrap ((PyObject *) self, ex);
 }
 
+/* Small stdin data goes out with the request; more could fill the socket. */
+#define NOWAIT_STDIN_MAX 65536
+
+/* exec_start on the event loop's thread, without the round trip through a worker: only when
+ * nothing else is writing on this connection (no call in flight, no stream write) and the
+ * request is small, so msb_exec_start's few hundred bytes go into an idle socket and cannot
+ * block. The GIL stays held, so no other thread of this process starts a write meanwhile.
+ * Returns None when the start has to be made from a worker thread. */
+static PyObject *
+sandbox_exec_start_nowait (msbpy_sandbox *self, PyObject *args)
+{
+  const char *cmd;
+  PyObject *argv_obj, *opts_obj;
+  if (!PyArg_ParseTuple (args, "sOO!:exec_start_nowait", &cmd, &argv_obj, &PyDict_Type, &opts_obj))
+    return NULL;
+  if (self->sb == NULL || self->closing)
+    {
+      PyErr_SetString (PyExc_RuntimeError, "sandbox has been consumed");
+      return NULL;
+    }
+  if (self->inflight > 0 || self->writers > 0)
+    Py_RETURN_NONE;
+  _msbpy_cleanup_strv_ char **argv = NULL;
+  if (msbpy_strv_arg (argv_obj, "args", &argv) < 0)
+    return NULL;
+  msbpy_exec_opts o;
+  if (msbpy_exec_opts_parse (opts_obj, &o) < 0)
+    return NULL;
+  if (o.stdin_len > NOWAIT_STDIN_MAX)
+    {
+      msbpy_exec_opts_clear (&o);
+      Py_RETURN_NONE;
+    }
+  msb_error *err = NULL;
+  msb_exec *ex = NULL;
+  int r = msb_exec_start (self->sb, cmd, (const char *const *) argv, &o.opts, &ex, &err);
+  msbpy_exec_opts_clear (&o);
+  if (r < 0)
+    return msbpy_raise (err);
+  return msbpy_exec_wrap ((PyObject *) self, ex);
+}
+
 /* Buffered run to completion in one blocking call (the C-level baseline of the benchmark and
  * a fallback for callers without an event loop). Returns (exit_code, stdout, stderr). */
 static PyObject *
@@ -246,6 +289,9 @@ sandbox_close (msbpy_sandbox *self, PyObject *unused)
 static PyMethodDef sandbox_methods[] = {
   { "exec_start", (PyCFunction) sandbox_exec_start, METH_VARARGS,
     "exec_start(cmd, args, opts) -> Exec\n\nStarts a command and returns its event stream." },
+  { "exec_start_nowait", (PyCFunction) sandbox_exec_start_nowait, METH_VARARGS,
+    "exec_start_nowait(cmd, args, opts) -> Exec | None\n\nStarts a command from the calling thread when\n"
+    "that cannot block (an idle connection, a small request); None otherwise." },
   { "exec_run", (PyCFunction) sandbox_exec_run, METH_VARARGS,
     "exec_run(cmd, args, opts) -> (exit_code, stdout, stderr)\n\nRuns to completion (blocks)." },
   { "ping", (PyCFunction) sandbox_ping, METH_NOARGS, "ping() -> float (latency in ms)" },

@@ -1,50 +1,10 @@
 /* Named volumes (msb/volume.h): create, get, list, remove and the host-side file calls of a
- * directory volume. Referenced weakly (newer libmsb entry points). */
+ * directory volume. */
 #include "module.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#pragma weak msb_volume_kind_name
-#pragma weak msb_volume_create
-#pragma weak msb_volume_get
-#pragma weak msb_volume_list
-#pragma weak msb_volume_remove
-#pragma weak msb_volume_info_free
-#pragma weak msb_volume_info_list_free
-#pragma weak msb_volume_info_name
-#pragma weak msb_volume_info_kind
-#pragma weak msb_volume_info_path
-#pragma weak msb_volume_info_quota_mib
-#pragma weak msb_volume_info_used_bytes
-#pragma weak msb_volume_info_capacity_bytes
-#pragma weak msb_volume_info_disk_format
-#pragma weak msb_volume_info_disk_fstype
-#pragma weak msb_volume_info_labels_json
-#pragma weak msb_volume_info_created_at
-#pragma weak msb_volume_fs_read
-#pragma weak msb_volume_fs_write
-#pragma weak msb_volume_fs_list
-#pragma weak msb_volume_fs_mkdir
-#pragma weak msb_volume_fs_remove_file
-#pragma weak msb_volume_fs_remove_dir
-#pragma weak msb_volume_fs_copy
-#pragma weak msb_volume_fs_rename
-#pragma weak msb_volume_fs_stat
-#pragma weak msb_volume_fs_exists
-#pragma weak msb_fs_entries_free
-#pragma weak msb_fs_entry_kind_name
-
-static bool
-have_volumes (void)
-{
-  if (msb_volume_create == NULL || msb_volume_info_name == NULL)
-    {
-      msbpy_raise_kind (MSB_ERR_UNSUPPORTED, "named volumes are not supported by this libmsb");
-      return false;
-    }
-  return true;
-}
 
 static PyObject *
 volume_dict (const msb_volume_info *v)
@@ -71,8 +31,7 @@ msbpy_volume_create (msbpy_context *self, PyObject *args)
   unsigned long long size_mib = 0, quota_mib = 0;
   PyObject *labels_obj = Py_None;
   if (!PyArg_ParseTuple (args, "ss|KKO:volume_create", &name, &kind, &size_mib, &quota_mib,
-                         &labels_obj)
-      || !have_volumes ())
+                         &labels_obj))
     return NULL;
   _msbpy_cleanup_strv_ char **labels = NULL;
   if (msbpy_strv_arg (labels_obj, "labels", &labels) < 0)
@@ -101,7 +60,7 @@ PyObject *
 msbpy_volume_get (msbpy_context *self, PyObject *args)
 {
   const char *name;
-  if (!PyArg_ParseTuple (args, "s:volume_get", &name) || !have_volumes ())
+  if (!PyArg_ParseTuple (args, "s:volume_get", &name))
     return NULL;
   msb_error *err = NULL;
   msb_volume_info *info = NULL;
@@ -119,8 +78,6 @@ msbpy_volume_get (msbpy_context *self, PyObject *args)
 PyObject *
 msbpy_volume_list (msbpy_context *self, PyObject *unused)
 {
-  if (!have_volumes ())
-    return NULL;
   msb_error *err = NULL;
   msb_volume_info **list = NULL;
   size_t n = 0;
@@ -147,7 +104,7 @@ PyObject *
 msbpy_volume_remove (msbpy_context *self, PyObject *args)
 {
   const char *name;
-  if (!PyArg_ParseTuple (args, "s:volume_remove", &name) || !have_volumes ())
+  if (!PyArg_ParseTuple (args, "s:volume_remove", &name))
     return NULL;
   msb_error *err = NULL;
   int r;
@@ -184,8 +141,6 @@ msbpy_volume_fs (msbpy_context *self, PyObject *args)
   PyObject *arg = Py_None;
   if (!PyArg_ParseTuple (args, "sss|O:volume_fs", &op, &volume, &path, &arg))
     return NULL;
-  if (msb_volume_fs_read == NULL)
-    return msbpy_raise_kind (MSB_ERR_UNSUPPORTED, "volume files are not supported by this libmsb");
   msb_error *err = NULL;
   int r;
   if (strcmp (op, "mkdir") == 0)

@@ -82,9 +82,13 @@ def _image(value: Any, config: dict[str, Any]) -> Optional[str]:
         if value.kind is not ImageSourceKind.OCI:
             raise unsupported(f"image=Image.{value.kind.value}(...)",
                               "this build boots OCI images only; use an image reference")
-        if value.root_disk is not None and not (value.root_disk.kind is RootDiskKind.MANAGED
-                                                and value.root_disk.size_mib is None):
-            raise unsupported("root_disk", "the writable layer is a host directory in this build")
+        disk = value.root_disk
+        if disk is not None:
+            if disk.kind is not RootDiskKind.MANAGED:
+                raise unsupported(f"root_disk={disk.kind.value}",
+                                  "only managed writable layers (RootDisk.managed / upper_size_mib) exist here")
+            # A managed upper is a sparse ext4 image of that many MiB (default 4096).
+            config["upper_size_mib"] = disk.size_mib or 4096
         config["image"] = value.reference
         return value.reference
     if isinstance(value, os.PathLike) or (isinstance(value, str) and _is_local_path(value)):

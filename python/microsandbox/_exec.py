@@ -1,8 +1,9 @@
 """Running commands: option validation (API.md §1.5), buffered results and streaming handles.
 
-A command is started on a worker thread (``exec_start`` may block on the relay socket);
-from then on its events reach the event loop through the session's event fd, registered
-with ``loop.add_reader`` and drained without blocking — no thread waits on a running command.
+A command is started on a worker thread when ``exec_start`` could block on the relay socket
+(another write in flight, large stdin data) and directly otherwise; from then on its events
+reach the event loop through the session's event fd, registered with ``loop.add_reader`` and
+drained without blocking — no thread waits on a running command.
 """
 
 from __future__ import annotations
@@ -231,13 +232,18 @@ def _event(t: tuple[int, int, int, Optional[bytes], Optional[str], Optional[str]
     return ExecEvent(et, data=data)
 
 
-async def _start(conn: Any, req: ExecRequest) -> Any:
-    return await _runtime.run(conn.exec_start, req.cmd, req.args, req.opts)
+async def start(conn: Any, req: ExecRequest) -> Any:
+    """Starts the command: directly when that cannot block (an idle connection, a small
+    request — see SandboxConn.exec_start_nowait), else on a worker thread."""
+    native = conn.exec_start_nowait(req.cmd, req.args, req.opts)
+    if native is None:
+        native = await _runtime.run(conn.exec_start, req.cmd, req.args, req.opts)
+    return native
 
 
 async def run_collect(conn: Any, req: ExecRequest) -> ExecOutput:
     """exec()/shell(): start, then buffer output in C as events arrive; honours the timeout."""
-    native = await _start(conn, req)
+    native = await start(conn, req)
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[tuple[int, bytes, bytes]] = loop.create_future()
     fd = native.fileno()

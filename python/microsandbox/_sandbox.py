@@ -236,8 +236,7 @@ class Sandbox:
         return await self._stream(req)
 
     async def _stream(self, req: _exec.ExecRequest) -> ExecHandle:
-        conn = self._live()
-        native = await _runtime.run(conn.exec_start, req.cmd, req.args, req.opts)
+        native = await _exec.start(self._live(), req)
         return ExecHandle(native, asyncio.get_running_loop(), req.stdin_mode is StdinMode.PIPE, req.tty)
 
     def _shell_argv(self, script: Any) -> tuple[str, builtins.list[str]]:

@@ -133,9 +133,15 @@ start_child (msb_runtime *rt, msb_ns_child *child, ns_state *st, int go_wr, int 
     close (child->cgroup_tasks_fds[i]);
   if (!into_cgroup && msb_cgroup_attach_v2 (st->cgroup, pid, err) < 0)
     return -1;
-  if (msb_write_full (go_wr, "g", 1) < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "release the sandbox process");
-  return read_child_result (err_rd, err);
+  /* A child whose setup failed before the go has exited already (EPIPE here): the reason it
+   * wrote to the error pipe is the error to report. */
+  bool released = msb_write_full (go_wr, "g", 1) == 0;
+  int saved = errno;
+  if (read_child_result (err_rd, err) < 0)
+    return -1;
+  if (!released)
+    return msb_fail_errno (err, saved, MSB_ERR_GENERIC, "release the sandbox process");
+  return 0;
 }
 
 static int

@@ -221,9 +221,9 @@ def test_exec_pty_exit_code_is_propagated(msb, sb):
 # ---- signals ----
 
 
-def _start_waiting(msb, sb, script):
-    """msb exec running `script`, after it printed `ready`."""
-    proc = msb.popen(*["exec", sb, "--", "sh", "-c", f"echo ready; {script}"],
+def _start_waiting(msb, sb, script, setup="true"):
+    """msb exec running `script`, once `setup` ran and `ready` was printed."""
+    proc = msb.popen(*["exec", sb, "--", "sh", "-c", f"{setup}; echo ready; {script}"],
                      stdin=None, stdout=-1, stderr=-1)
     assert proc.stdout.readline() == b"ready\n"
     return proc
@@ -238,7 +238,8 @@ def test_signal_to_msb_exec_is_forwarded_to_the_command(msb, sb, sig):
 
 
 def test_forwarded_signal_can_be_handled_by_the_command(msb, sb):
-    proc = _start_waiting(msb, sb, "trap 'echo caught; exit 5' TERM; while :; do sleep 0.05; done")
+    proc = _start_waiting(msb, sb, "while :; do sleep 0.05; done",
+                          setup="trap 'echo caught; exit 5' TERM")
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert (proc.returncode, out) == (5, b"caught\n")

@@ -104,11 +104,14 @@ def test_kill_stops_the_sandbox_at_once(msb, sandbox):
     assert proc.returncode != 0
 
 
-def test_stop_with_timeout_kills_a_command_ignoring_sigterm(msb, sandbox, leaks):
-    msb.popen("exec", sandbox, "--", "sh", "-c", "trap '' TERM; sleep 600",
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def test_stop_with_timeout_kills_a_command_ignoring_sigterm(msb, sandbox):
+    proc = msb.popen("exec", sandbox, "--", "sh", "-c", "trap '' TERM; echo ready; sleep 600",
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"ready\n"
     assert msb("stop", "-t", "1", sandbox).returncode == 0
     assert msb.status(sandbox) == "Stopped"
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
 
 
 def test_exec_in_a_stopped_sandbox_starts_it_for_the_command(msb, sandbox):
@@ -147,14 +150,27 @@ def test_rm_of_a_stopped_sandbox_removes_all_its_state(msb, sandboxes, leaks):
 def test_rm_force_removes_a_running_sandbox_and_leaves_nothing(msb, sandboxes, leaks):
     before = leaks.snapshot()
     name = sandboxes.create()
-    msb.popen("exec", name, "--", "sleep", "600", stdout=subprocess.DEVNULL)
+    proc = msb.popen("exec", name, "--", "sh", "-c", "echo ready; sleep 600",
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"ready\n"
     assert msb("rm", "-f", name).returncode == 0
     assert name not in msb.names()
     assert not os.path.exists(msb.sandbox_dir(name))
-    assert not os.listdir(os.path.join(msb.home, "run", "sandboxes")) or all(
-        os.listdir(os.path.join(msb.home, "run", "sandboxes", d)) == []
-        for d in os.listdir(os.path.join(msb.home, "run", "sandboxes"))) or True
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
     leaks.assert_none_since(before)
+
+
+def test_rm_force_wins_over_an_exec_that_would_restart_the_sandbox(msb, sandboxes):
+    # `msb exec` starts a stopped sandbox for its command; racing it against `rm -f` must never
+    # leave the sandbox behind (kill and removal happen under one lock).
+    for _ in range(5):
+        name = sandboxes.create()
+        proc = msb.popen("exec", name, "--", "true", stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+        assert msb("rm", "-f", name).returncode == 0
+        proc.wait(timeout=60)
+        assert name not in msb.names()
 
 
 # ---- ls ----

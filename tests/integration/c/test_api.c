@@ -190,6 +190,15 @@ process_running (msb_sandbox *sb, const char *pattern)
   return found;
 }
 
+static bool
+dir_exists (const char *name)
+{
+  char path[512];
+  snprintf (path, sizeof path, "%s/sandboxes/%s", msb_ctx_home (ctx), name);
+  struct stat st;
+  return stat (path, &st) == 0;
+}
+
 /* One sandbox shared by the exec tests (attached: it stops if this process dies). */
 static msb_sandbox *shared;
 static char *shared_name;
@@ -687,6 +696,20 @@ TEST (test_stop_start_kill_remove_cycle_keeps_the_writable_layer_until_removed)
   free (name);
 }
 
+TEST (test_remove_force_kills_and_removes_a_running_sandbox)
+{
+  char *name = unique_name ("rmforce");
+  msb_sandbox *sb = create (name, MSB_SANDBOX_DETACHED);
+  msb_sandbox_close (sb);
+  CHECK_EQ_INT (msb_sandbox_remove_force (ctx, name, -1, NULL), 0);
+  CHECK_EQ_INT (status_of (name), -1);
+  CHECK (!dir_exists (name));
+  msb_error *err = NULL;
+  CHECK_EQ_INT (msb_sandbox_remove_force (ctx, name, -1, &err), -1);
+  CHECK_EQ_INT (kind_of (err), MSB_ERR_SANDBOX_NOT_FOUND);
+  free (name);
+}
+
 TEST (test_connect_reaches_a_running_sandbox)
 {
   char *name = unique_name ("connect");
@@ -837,15 +860,6 @@ TEST (test_stopped_sandbox_is_not_running_for_connect)
   CHECK_EQ_INT (kind_of (err), MSB_ERR_SANDBOX_NOT_RUNNING);
   destroy (name);
   free (name);
-}
-
-static bool
-dir_exists (const char *name)
-{
-  char path[512];
-  snprintf (path, sizeof path, "%s/sandboxes/%s", msb_ctx_home (ctx), name);
-  struct stat st;
-  return stat (path, &st) == 0;
 }
 
 /* The failed create leaves no record and no directory behind. */
@@ -1023,6 +1037,7 @@ static const msb_test_case cases[] = {
   TEST_ENTRY (test_get_describes_a_running_sandbox),
   TEST_ENTRY (test_list_contains_every_sandbox),
   TEST_ENTRY (test_stop_start_kill_remove_cycle_keeps_the_writable_layer_until_removed),
+  TEST_ENTRY (test_remove_force_kills_and_removes_a_running_sandbox),
   TEST_ENTRY (test_connect_reaches_a_running_sandbox),
   TEST_ENTRY (test_closing_an_attached_handle_stops_the_sandbox),
   TEST_ENTRY (test_detach_keeps_an_attached_sandbox_running),

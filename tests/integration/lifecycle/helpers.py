@@ -65,6 +65,7 @@ class Cli:
 
     def __init__(self, home):
         self.home = home
+        _HOMES.add(home)
         self.env = dict(os.environ, MSB_HOME=home)
         for var in ("MSB_BACKEND", "MSB_PATH", "MSB_METRICS_INTERVAL_MS"):
             self.env.pop(var, None)
@@ -148,13 +149,24 @@ class Cli:
         return os.path.join(self.home, "sandboxes", name)
 
 
-def cgroup_dirs(name):
-    return [d for d in glob.glob(f"/sys/fs/cgroup/*/msb/{name_hash(name, 12)}") if os.path.isdir(d)]
+def cgroup_ids(name, home=None):
+    """The names the sandbox's cgroup directory may have: the hash of the sandbox name, or
+    (lib/home.c msb_sandbox_host_id) of "<dev>:<ino>:<name>" of the MSB_HOME directory."""
+    ids = {name_hash(name, 12)}
+    for h in ([home] if home else _HOMES):
+        st = os.stat(h)
+        ids.add(name_hash(f"{st.st_dev:x}:{st.st_ino:x}:{name}", 12))
+    return ids
 
 
-def cgroup_processes(name):
+def cgroup_dirs(name, home=None):
+    return [d for cid in cgroup_ids(name, home) for d in glob.glob(f"/sys/fs/cgroup/*/msb/{cid}")
+            if os.path.isdir(d)]
+
+
+def cgroup_processes(name, home=None):
     pids = set()
-    for d in cgroup_dirs(name):
+    for d in cgroup_dirs(name, home):
         try:
             with open(os.path.join(d, "cgroup.procs")) as f:
                 pids |= {int(p) for p in f.read().split()}
@@ -192,6 +204,7 @@ def _image_dir(tmp):
 
 _TAG = secrets.token_hex(2)
 _NAMES = set()  # every name this session used: what the leak checker attributes to us
+_HOMES = set()  # every MSB_HOME this session made
 
 
 def unique_name(label="sb"):
@@ -205,7 +218,7 @@ def _processes_of(home):
     environment; sandbox processes sit in a cgroup of one of our sandboxes."""
     ours = set()
     marker = b"MSB_HOME=" + home.encode()
-    cgroup_ids = {name_hash(n, 12) for n in _NAMES}
+    ids = {cid for n in _NAMES for cid in cgroup_ids(n, home)}
     me = os.getpid()
     for d in os.listdir("/proc"):
         if not d.isdigit() or int(d) == me:
@@ -222,7 +235,7 @@ def _processes_of(home):
                 text = f.read()
         except OSError:
             continue
-        if any(f"/msb/{cid}" in text for cid in cgroup_ids):
+        if any(f"/msb/{cid}" in text for cid in ids):
             ours.add(pid)
     return ours
 
@@ -244,7 +257,7 @@ class Leaks:
             mounts = {line.split(" - ")[0].split(" ", 4)[4] for line in f if self.home in line}
         return {
             "mounts": mounts,
-            "cgroups": {d for n in _NAMES for d in cgroup_dirs(n)},
+            "cgroups": {d for n in _NAMES for d in cgroup_dirs(n, self.home)},
             "metrics slots": {metrics_slot(self.home, n) for n in _NAMES
                               if os.path.exists(metrics_slot(self.home, n))},
             "processes": {(pid, _cmdline(pid)) for pid in _processes_of(self.home)},

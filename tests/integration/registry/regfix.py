@@ -148,7 +148,7 @@ def tar_bytes(entries):
         for e in entries:
             kind, path = e[0], e[1]
             if kind == "raw":
-                tar.addfile(path, io.BytesIO(e[2]) if e[2] is not None else None)
+                tar.addfile(path, io.BytesIO(e[2]) if e[2] is not None else None)  # a TarInfo
                 continue
             info = tarfile.TarInfo(path)
             info.mtime, info.uid, info.gid = 0, 0, 0
@@ -352,7 +352,7 @@ class FakeRegistry:
         self.tokens_issued = 0
         self._dropped = set()
         self._lock = threading.Lock()
-        self._token = secrets.token_hex(16)
+        self._token_value = secrets.token_hex(16)
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -407,7 +407,7 @@ class FakeRegistry:
         if auth != want:
             return self._send(h, 401, b'{"details":"bad credentials"}')
         self.tokens_issued += 1
-        self._send(h, 200, json.dumps({"token": self._token, "expires_in": 300}).encode(),
+        self._send(h, 200, json.dumps({"token": self._token_value, "expires_in": 300}).encode(),
                    {"Content-Type": "application/json"})
 
     def _handle(self, h):
@@ -420,7 +420,7 @@ class FakeRegistry:
         if redirected:
             path = path[len("/_redirected"):]
         elif self.bearer and path.startswith("/v2/"):
-            if h.headers.get("Authorization") != "Bearer " + self._token:
+            if h.headers.get("Authorization") != "Bearer " + self._token_value:
                 return self._challenge(h, path)
         if self.redirect_blobs and not redirected and "/blobs/" in path:
             return self._send(h, 307, b"", {"Location": f"http://localhost:{self.port}/_redirected{path}"})
