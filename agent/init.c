@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -94,6 +96,20 @@ exec_init (msb_agent *a, const char *cmd, char **argv, char **envp)
   _exit (127);
 }
 
+/* A signalfd registered with epoll waits on the signal queue of the process that registered
+ * it: after fork the agent's own SIGCHLD would never wake the loop. A fresh one, registered
+ * by the agent process itself, does. */
+static int
+reopen_signalfd (msb_agent *a, msb_error **err)
+{
+  agent_watch_close (a, &a->signal_watch);
+  int fd = signalfd (-1, &a->blocked_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "signalfd");
+  a->signal_watch = (agent_watch){ .kind = AGENT_WATCH_SIGNALS, .fd = fd };
+  return agent_watch_set (a, &a->signal_watch, EPOLLIN, err);
+}
+
 int
 agent_init_handoff (msb_agent *a, const msb_msg_bootstrap *b, msb_error **err)
 {
@@ -134,7 +150,7 @@ agent_init_handoff (msb_agent *a, const msb_msg_bootstrap *b, msb_error **err)
   a->init_pid = 1;
   if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "become a child subreaper");
-  return 0;
+  return reopen_signalfd (a, err);
 }
 
 void

@@ -57,8 +57,23 @@ print_metrics_row (const char *name, const msb_metrics *m)
           (unsigned long long) (m->uptime_ms / 1000));
 }
 
+/* "stalled" when the runtime has not published for several intervals (hung, stopped with
+ * SIGSTOP, starved); the slot itself cannot say so. */
+static const char *
+sample_state (const msb_metrics *m)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_REALTIME, &ts);
+  int64_t now = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  int64_t grace = 3 * (int64_t) (m->interval_ms ? m->interval_ms : 1000);
+  return now - m->timestamp_ms > (grace > 2000 ? grace : 2000) ? "stalled" : "running";
+}
+
+/* One round. With `followed` (-f/-w on one name), a sandbox that was running and is no
+ * longer is the end of the stream: a last {"state": "exited"} and *ended, not an error. */
 static int
-metrics_once (msb_ctx *ctx, const char *only, bool json, bool follow)
+metrics_once (msb_ctx *ctx, const char *only, bool json, bool follow, bool *followed,
+              bool *ended)
 {
   msb_sandbox_info **list = NULL;
   size_t n = 0;
@@ -79,6 +94,19 @@ metrics_once (msb_ctx *ctx, const char *only, bool json, bool follow)
       msb_metrics m = { .size = sizeof m };
       if (msb_sandbox_metrics (ctx, name, &m, &err) < 0)
         {
+          if (only && *followed && msb_error_get_kind (err) == MSB_ERR_METRICS_UNAVAILABLE
+              && !is_running (list[i]))
+            {
+              msb_error_free (err);
+              err = NULL;
+              *ended = true;
+              if (json)
+                json_array_append_new (arr, json_pack ("{s:s, s:s}", "name", name, "state",
+                                                       "exited"));
+              else
+                printf ("%-24s exited\n", name);
+              continue;
+            }
           if (only)
             status = cli_fail (err, 1);
           else
@@ -86,8 +114,9 @@ metrics_once (msb_ctx *ctx, const char *only, bool json, bool follow)
           err = NULL;
           continue;
         }
+      *followed = only != NULL;
       if (json)
-        json_array_append_new (arr, metrics_json (name, &m, "running"));
+        json_array_append_new (arr, metrics_json (name, &m, sample_state (&m)));
       else
         print_metrics_row (name, &m);
     }
@@ -130,12 +159,13 @@ cli_metrics (int argc, char **argv)
   if (ctx == NULL)
     return 1;
   int status;
+  bool followed = false, ended = false;
   for (;;)
     {
       if (watch && !json)
         printf ("\033[H\033[2J");
-      status = metrics_once (ctx, only, json, follow);
-      if (status || !(watch || follow))
+      status = metrics_once (ctx, only, json, follow, &followed, &ended);
+      if (status || ended || !(watch || follow))
         break;
       usleep ((useconds_t) (interval * 1e6));
     }

@@ -139,15 +139,18 @@ cli_pull_for_create (msb_ctx *ctx, const msb_config *cfg)
   const char *ref = msb_config_get_image (cfg);
   const char *policy = msb_config_get_pull_policy (cfg);
   msb_image_info *info = NULL;
+  bool always = policy && strcmp (policy, "always") == 0;
   if (ref == NULL || (policy && strcmp (policy, "never") == 0)
-      || msb_image_get (ctx, ref, &info, NULL) == 0)
+      || (!always && msb_image_get (ctx, ref, &info, NULL) == 0))
     {
       msb_image_info_free (info);
       return 0; /* cached, or not ours to pull: the create says what is wrong */
     }
+  /* With "always" the create resolves the tag once more (a manifest request); the layers
+   * are cached by then, and the bars show here where a person can see them. */
   bool tty = isatty (STDERR_FILENO);
   cli_pull_progress *prog = tty ? cli_pull_progress_new (stderr, true, false) : NULL;
-  msb_pull_opts opts = { .size = sizeof opts, .policy = "if-missing",
+  msb_pull_opts opts = { .size = sizeof opts, .policy = always ? "always" : "if-missing",
                          .progress = prog ? cli_pull_progress_event : NULL,
                          .progress_data = prog };
   msb_error *err = NULL;

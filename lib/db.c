@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cleanup.h"
 #include "common/util.h"
@@ -167,6 +168,24 @@ migrate (msb_db *db, msb_error **err)
   return msb_db_commit_txn (&txn, err);
 }
 
+/* Switching a new database to WAL takes an exclusive lock without consulting the busy
+ * handler, so two processes opening a fresh MSB_HOME at once can get SQLITE_BUSY here:
+ * retry for a while (the mode is persistent, so this only matters the first time). */
+static int
+enable_wal (msb_db *db, msb_error **err)
+{
+  for (int attempt = 0;; attempt++)
+    {
+      int rc = sqlite3_exec (db->handle, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+      if (rc == SQLITE_OK)
+        return 0;
+      if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || attempt == 2000)
+        return msb_db_fail (db, err, "enable write-ahead logging");
+      struct timespec ts = { 0, 5 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+}
+
 int
 msb_db_open (msb_db *db, const msb_home *home, msb_error **err)
 {
@@ -183,12 +202,12 @@ msb_db_open (msb_db *db, const msb_home *home, msb_error **err)
       return -1;
     }
   sqlite3_busy_timeout (db->handle, 10000);
-  if (msb_db_exec (db,
-                   "PRAGMA journal_mode = WAL;"
-                   "PRAGMA synchronous = NORMAL;"
-                   "PRAGMA foreign_keys = ON;",
-                   "configure state database", err)
-          < 0
+  if (enable_wal (db, err) < 0
+      || msb_db_exec (db,
+                      "PRAGMA synchronous = NORMAL;"
+                      "PRAGMA foreign_keys = ON;",
+                      "configure state database", err)
+             < 0
       || migrate (db, err) < 0)
     {
       msb_error_prefix (err, "open state database `%s`", path);

@@ -275,7 +275,11 @@ resolve_image (msb_ctx *ctx, const msb_config *cfg, const msb_create_opts *co, m
     .ca_files = (const char *const *) cfg->registry.ca_files,
     .ca_pem = cfg->registry.ca_pem,
   };
-  return msb_image_acquire (ctx, cfg->image, cfg->pull_policy, &po, img, err);
+  if (msb_image_acquire (ctx, cfg->image, cfg->pull_policy, &po, img, err) < 0)
+    return -1;
+  MSB_WITH_DB (ctx)
+  msb_image_store_touch (&ctx->db, img->reference, NULL); /* last_used_at; best effort */
+  return 0;
 }
 
 static int

@@ -27,12 +27,18 @@ struct msb_exec_log
 static int
 open_current (msb_exec_log *log, msb_error **err)
 {
-  log->fd = openat (log->dirfd, "exec.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+  log->fd = openat (log->dirfd, "exec.log", O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
                     0600);
   if (log->fd < 0)
     return msb_fail_errno (err, errno, MSB_ERR_IO, "open exec.log");
   struct stat st;
   log->size = fstat (log->fd, &st) == 0 ? (uint64_t) st.st_size : 0;
+  /* A runtime killed in the middle of a line (SIGKILL cuts a multi-page write short) leaves
+   * it without its newline: end it, or the next line would be glued to it and both lost. */
+  char last = '\n';
+  if (log->size > 0 && pread (log->fd, &last, 1, (off_t) log->size - 1) == 1 && last != '\n'
+      && msb_write_full (log->fd, "\n", 1) == 0)
+    log->size++;
   return 0;
 }
 

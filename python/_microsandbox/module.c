@@ -216,12 +216,6 @@ mod_error_code (PyObject *self, PyObject *arg)
   return msbpy_str_or_none (msb_error_kind_code ((msb_error_kind) kind));
 }
 
-static PyObject *
-mod_pull_available (PyObject *self, PyObject *unused)
-{
-  return PyBool_FromLong (msbpy_pull_available ());
-}
-
 /* Where libmsb was loaded from: libmsb looks for `msb` and `msb-agent` next to itself. */
 static PyObject *
 mod_library_path (PyObject *self, PyObject *unused)
@@ -252,8 +246,6 @@ static PyMethodDef module_methods[] = {
   { "version", mod_version, METH_NOARGS, "version() -> str\n\nVersion of libmsb." },
   { "error_code", mod_error_code, METH_O,
     "error_code(kind: int) -> str | None\n\nThe stable code of an msb_error_kind." },
-  { "pull_available", mod_pull_available, METH_NOARGS,
-    "pull_available() -> bool\n\nWhether this libmsb can pull images from registries." },
   { NULL, NULL, 0, NULL },
 };
 
@@ -268,7 +260,7 @@ static struct PyModuleDef module_def = {
 static int
 module_setup (PyObject *m)
 {
-  if (msbpy_errors_init (m) < 0 || msbpy_pull_init (m) < 0)
+  if (msbpy_errors_init (m) < 0)
     return -1;
   PyTypeObject *types[] = { &msbpy_context_type, &msbpy_sandbox_type, &msbpy_exec_type,
                             &msbpy_fs_reader_type, &msbpy_fs_writer_type };

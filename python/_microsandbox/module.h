@@ -218,11 +218,9 @@ PyObject *msbpy_metrics_dict (const msb_metrics *m);
 PyObject *msbpy_image_dict (const msb_image_info *info);
 PyObject *msbpy_log_entry_tuple (const msb_log_entry *e);
 
-/* ---- create (pull.c): creation with image pull progress ---- */
+/* ---- create (create.c): creation with image pull progress ---- */
 
-/* Whether this libmsb can pull from registries. */
-bool msbpy_pull_available (void);
-/* Creates and boots sandbox `name` (msb_sandbox_create[_ex]), reporting the image's pull
+/* Creates and boots sandbox `name` (msb_sandbox_create_ex), reporting the image's pull
  * events to `progress` (a callable taking a dict, or None). GIL held on entry and exit;
  * released while creating. Returns 0, or -1 with an exception set. */
 int msbpy_create (msbpy_context *context, const char *name, const msb_config *cfg,
@@ -243,6 +241,5 @@ PyObject *msbpy_volume_fs (msbpy_context *self, PyObject *args);
 /* ---- module state ---- */
 
 int msbpy_errors_init (PyObject *module);
-int msbpy_pull_init (PyObject *module);
 
 #endif

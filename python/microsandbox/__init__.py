@@ -20,7 +20,6 @@ binaries are found.
 
 from __future__ import annotations
 
-from microsandbox import _microsandbox as _native
 from microsandbox import _runtime
 from microsandbox._backend import (
     backend_scope,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
 from typing import Optional
 
 from microsandbox import _microsandbox as _native

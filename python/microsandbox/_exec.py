@@ -38,8 +38,6 @@ _KILL_GRACE_S = 5.0
 # Events queued in a handle before reading from the session pauses (back-pressure).
 _HIGH_WATER = 1024
 
-_UNSET: Any = object()
-
 
 class ExecRequest:
     """A validated command: argv, the native options dict, the timeout and the stdin mode."""

@@ -60,16 +60,25 @@ class ImagePruneReport:
     bytes_reclaimed: Optional[int]
 
 
+def familiar(reference: str) -> str:
+    """The short form of a canonical reference, as `docker images` shows it:
+    docker.io/library/alpine:3 → alpine:3, docker.io/local/busybox:latest → local/busybox:latest."""
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if reference.startswith(prefix):
+            return reference[len(prefix):]
+    return reference
+
+
 class ImageHandle:
     """A cached image."""
 
     __slots__ = ("_ctx", "_d", "reference", "size_bytes", "manifest_digest", "architecture", "os",
                  "layer_count", "last_used_at", "created_at")
 
-    def __init__(self, ctx: Any, d: dict[str, Any]) -> None:
+    def __init__(self, ctx: Any, d: dict[str, Any], reference: Optional[str] = None) -> None:
         self._ctx = ctx
         self._d = d
-        self.reference: str = d["reference"]
+        self.reference: str = reference or familiar(d["reference"])
         self.size_bytes: Optional[int] = d.get("size_bytes") or None
         self.manifest_digest: Optional[str] = d.get("manifest_digest")
         self.architecture: Optional[str] = d.get("architecture")
@@ -95,7 +104,12 @@ class ImageDetail:
     layers: list[ImageLayerDetail]
 
 
-def _detail(ctx: Any, d: dict[str, Any]) -> ImageDetail:
+def _asked(reference: str) -> Optional[str]:
+    """The reference a lookup by `reference` reports: as written, unless it is a digest."""
+    return None if reference.startswith("sha256:") else reference
+
+
+def _detail(ctx: Any, d: dict[str, Any], reference: Optional[str] = None) -> ImageDetail:
     labels = {}
     for kv in d.get("labels") or []:
         k, _, v = kv.partition("=")
@@ -104,7 +118,7 @@ def _detail(ctx: Any, d: dict[str, Any]) -> ImageDetail:
                                d.get("working_dir"), d.get("user"), labels, d.get("stop_signal"))
     layers = [ImageLayerDetail(diff_id, blob, media, comp or None, unpacked or None, pos)
               for diff_id, blob, media, comp, unpacked, pos in d.get("layers") or []]
-    return ImageDetail(ImageHandle(ctx, d), config, layers)
+    return ImageDetail(ImageHandle(ctx, d, reference), config, layers)
 
 
 class Image:
@@ -141,7 +155,8 @@ class Image:
     async def get(reference: str) -> ImageHandle:
         """A cached image (ImageNotFoundError if absent)."""
         ctx = await _runtime.context()
-        return ImageHandle(ctx, await _runtime.run(ctx.image_get, _str(reference, "reference")))
+        d = await _runtime.run(ctx.image_get, _str(reference, "reference"))
+        return ImageHandle(ctx, d, _asked(reference))
 
     @staticmethod
     async def list() -> list[ImageHandle]:
@@ -153,7 +168,7 @@ class Image:
     async def inspect(reference: str) -> ImageDetail:
         """Config and layers of a cached image."""
         ctx = await _runtime.context()
-        return _detail(ctx, await _runtime.run(ctx.image_get, _str(reference, "reference")))
+        return _detail(ctx, await _runtime.run(ctx.image_get, _str(reference, "reference")), _asked(reference))
 
     @staticmethod
     async def remove(reference: str, *, force: bool = False) -> None:
@@ -175,7 +190,7 @@ class Image:
         """Imports a docker-save or OCI archive (or OCI layout directory)."""
         ctx = await _runtime.context()
         refs = await _runtime.run(ctx.image_load, os.fspath(input_path), tag)
-        return [ImageHandle(ctx, await _runtime.run(ctx.image_get, r)) for r in refs or []]
+        return [ImageHandle(ctx, await _runtime.run(ctx.image_get, r), familiar(r)) for r in refs or []]
 
     @staticmethod
     async def save(reference: Union[str, Sequence[str]], *, output_path: Union[str, os.PathLike[str]],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any, Optional, TypedDict
+from typing import Optional, TypedDict
 
 from microsandbox.errors import unsupported
 

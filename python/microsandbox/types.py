@@ -413,6 +413,13 @@ def _enum(cls: type[E], value: Any, label: str) -> E:
             return cls(value)
         except ValueError:
             pass
+        # Spelling variants other SDK versions accept: "if_missing", "IF_MISSING".
+        for candidate in (value.replace("_", "-"), value.replace("-", "_"), value.lower()):
+            if candidate in cls._value2member_map_:
+                return cls._value2member_map_[candidate]  # type: ignore[return-value]
+        member = cls.__members__.get(value.upper().replace("-", "_"))
+        if member is not None:
+            return member
     choices = ", ".join(repr(m.value) for m in cls)  # type: ignore[attr-defined]
     raise TypeError(f"{label} must be a {cls.__name__} (one of {choices}), got {value!r}")
 

@@ -46,7 +46,9 @@ class Msb:
     def __init__(self, home):
         self.home = home
         self.env = dict(os.environ, MSB_HOME=home)
-        self.env.pop("MSB_BACKEND", None)
+        # The core suites test the ns backend: `auto` would pick the vm backend on a KVM host.
+        # The backend suite (tests/integration/backends) parametrises this.
+        self.env["MSB_BACKEND"] = os.environ.get("MSB_IT_BACKEND", "ns")
 
     def __call__(self, *args, input=None, check=False, timeout=CMD_TIMEOUT, text=True, env=None):
         """msb ARGS… → CompletedProcess (stdout/stderr as text unless text=False).

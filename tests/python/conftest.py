@@ -138,6 +138,20 @@ async def cleanup(*names):
             pass
 
 
+async def count_processes(sb, args, wait_for=None, timeout=5.0):
+    """How many processes in `sb` run exactly `args`; with `wait_for`, polls until the count
+    is that (or `timeout` passes) — teardown inside a sandbox is asynchronous."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        out = await sb.shell(f"ps -o args | grep -cx '{args}' || true")
+        n = int(out.stdout_text.strip() or 0)
+        if wait_for is None or n == wait_for or time.monotonic() >= deadline:
+            return n
+        await asyncio.sleep(0.05)
+
+
 class Factory:
     """Creates sandboxes with unique names; kills and removes them all at teardown."""
 

@@ -38,6 +38,9 @@ from microsandbox import (
         ({"image": IMAGE, "registry_auth": {"username": "u"}}, TypeError, "RegistryAuth"),
         ({"image": IMAGE, "patches": [{"kind": "text"}]}, TypeError, "PatchConfig"),
         ({"image": IMAGE, "cpus": "2"}, TypeError, "cpus"),
+        ({"image": IMAGE, "cpus": 2, "max_cpus": 1}, ValueError, "max_cpus must be at least cpus"),
+        ({"image": IMAGE, "network": {"policy": None}}, TypeError, "network must be Network, got dict"),
+        ({"image": IMAGE, "volumes": {"/data": {"kind": "bind"}}}, TypeError, "MountConfig, got dict"),
     ],
 )
 async def test_bad_kwargs_raise_before_anything_is_created(kwargs, error, message):
@@ -112,7 +115,7 @@ async def test_options_reach_the_guest(sandbox_factory):
 
 async def test_config_json_round_trip(sandbox_factory):
     sb = await sandbox_factory(
-        "cfg", cpus=1, memory=384, hostname="cfg-host", workdir="/var", shell="/bin/sh", user="nobody",
+        "cfg", cpus=1, max_cpus=4, memory=384, max_memory=2048, thp="always", hostname="cfg-host", workdir="/var", shell="/bin/sh", user="nobody",
         env={"K": "V"}, labels={"tier": "web"}, entrypoint=["/bin/sh", "-c", "echo ep"], cmd=["x"],
         max_duration=7200.0, idle_timeout=1800.0, pull_policy=PullPolicy.IF_MISSING, log_level=LogLevel.INFO,
         init=InitConfig("/bin/sleep", ("3600",)), network=Network.none())
@@ -121,6 +124,8 @@ async def test_config_json_round_trip(sandbox_factory):
     assert handle.config() == config
     assert config["name"] == await sb.name
     assert config["resources"]["cpus"] == 1 and config["resources"]["memory_mib"] == 384
+    assert config["resources"]["max_cpus"] == 4 and config["resources"]["max_memory_mib"] == 2048
+    assert config["resources"]["thp"] == "always"
     assert config["runtime"]["hostname"] == "cfg-host" and config["runtime"]["workdir"] == "/var"
     assert config["runtime"]["user"] == "nobody" and config["runtime"]["log_level"] == "info"
     assert config["runtime"]["entrypoint"] == ["/bin/sh", "-c", "echo ep"] and config["runtime"]["cmd"] == ["x"]

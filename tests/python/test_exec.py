@@ -4,6 +4,8 @@ import signal
 
 import pytest
 
+from conftest import count_processes
+
 from microsandbox import (
     ExecFailedError,
     ExecOutput,
@@ -115,10 +117,8 @@ async def test_rlimits_apply(shared_sandbox):
 
 async def test_timeout_kills_and_raises_exec_timeout(shared_sandbox):
     with pytest.raises(ExecTimeoutError):
-        await shared_sandbox.shell("sleep 30", timeout=0.3)
-    # Nothing is left running.
-    left = await shared_sandbox.shell("ps -o comm | grep -c '^sleep' || true")
-    assert left.stdout_text.strip() == "0"
+        await shared_sandbox.shell("sleep 31", timeout=0.3)
+    assert await count_processes(shared_sandbox, "sleep 31") == 0  # killed, and reaped already
     ok = await shared_sandbox.shell("echo fast", timeout=30)
     assert ok.stdout_text == "fast\n"
 
@@ -139,14 +139,12 @@ async def test_exec_on_a_stopped_sandbox_is_not_running(sandbox):
 async def test_exec_is_cancellable(shared_sandbox):
     import asyncio
 
-    task = asyncio.ensure_future(shared_sandbox.shell("sleep 30; echo never"))
-    await asyncio.sleep(0.3)
+    task = asyncio.ensure_future(shared_sandbox.exec("sleep", ["32"]))
+    assert await count_processes(shared_sandbox, "sleep 32", wait_for=1) == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.sleep(0.2)
-    left = await shared_sandbox.shell("ps -o comm | grep -c '^sleep' || true")
-    assert left.stdout_text.strip() == "0"
+    assert await count_processes(shared_sandbox, "sleep 32", wait_for=0) == 0
 
 
 async def test_concurrent_execs_on_one_sandbox(shared_sandbox):

@@ -113,7 +113,7 @@ async def test_event_loop_keeps_running_during_native_work(sandbox):
         t.cancel()
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     assert len(ticks) > 50
-    assert max(gaps) < 0.2, max(gaps)
+    assert max(gaps) < 0.5, max(gaps)  # never stalled by the 1 s command or the boot
 
 
 def test_submodules_expose_their_names():

@@ -159,7 +159,9 @@ async def test_attach_shell_on_a_pty():
     await cleanup(name)
 
 
-async def test_attach_detach_keys_leave_the_process_running():
+@pytest.mark.parametrize(("keys_arg", "keys"), [("", b"\x1d"), (', detach_keys="ctrl-p,ctrl-q"', b"\x10\x11")])
+async def test_attach_detach_keys_leave_the_process_running(keys_arg, keys):
+    """The default detach key is ctrl-]; a custom sequence replaces it."""
     name = unique_name("attachdet")
     code = f"""
         import asyncio
@@ -167,14 +169,14 @@ async def test_attach_detach_keys_leave_the_process_running():
 
         async def main():
             async with await Sandbox.create({name!r}, image={IMAGE!r}) as sb:
-                rc = await sb.attach("sh", ["-c", "echo attached-ok; sleep 300"], detach_keys="ctrl-p,ctrl-q")
+                rc = await sb.attach("sh", ["-c", "echo attached-ok; sleep 300"]{keys_arg})
                 ps = await sb.shell("ps -o args | grep -c '^sleep 300' || true")
                 print("detached", rc, "sleepers", ps.stdout_text.strip())
 
         asyncio.run(main())
     """
     status, out = await asyncio.get_running_loop().run_in_executor(None, lambda: _pty_session(
-        code, [(b"attached-ok", b"\x10\x11")]))
+        code, [(b"attached-ok", keys)]))
     text = out.decode(errors="replace")
     assert "detached 0 sleepers 1" in text, text
     assert status == 0

@@ -5,6 +5,7 @@ import signal
 
 import pytest
 
+from conftest import count_processes
 from microsandbox import ExecEvent, ExecEventType, ExecFailedError, MicrosandboxError, Stdin
 
 
@@ -114,10 +115,9 @@ async def test_fast_producer_with_slow_consumer(shared_sandbox):
 async def test_dropping_a_handle_kills_its_process(shared_sandbox):
     import gc
 
-    handle = await shared_sandbox.shell_stream("sleep 300")
+    handle = await shared_sandbox.exec_stream("sleep", ["303"])
     await handle.recv()
+    assert await count_processes(shared_sandbox, "sleep 303", wait_for=1) == 1
     del handle
     gc.collect()
-    await asyncio.sleep(0.3)
-    left = await shared_sandbox.shell("ps -o comm | grep -c '^sleep' || true")
-    assert left.stdout_text.strip() == "0"
+    assert await count_processes(shared_sandbox, "sleep 303", wait_for=0) == 0

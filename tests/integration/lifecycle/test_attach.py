@@ -19,6 +19,28 @@ def test_attached_sandbox_stops_when_its_creator_is_killed(cli, sandboxes):
     assert info["termination_reason"] == "creator exited"
 
 
+def test_detached_handle_lets_the_sandbox_outlive_its_creator(cli, sandboxes):
+    name = sandboxes.name("detach")
+    p = cli.client("detach", name, IMAGE)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "ready owner\ndetached not-owner\n"
+    assert cli.status(name) == "running"
+    assert cli.sh(name, "echo outlived") == "outlived\n"
+
+
+def test_owner_closing_its_handle_stops_the_sandbox(cli, sandboxes):
+    name = sandboxes.name("close")
+    creator = cli.client_popen("close", name, IMAGE)
+    try:
+        assert creator.stdout.readline() == "ready owner\n"
+        assert creator.stdout.readline() == "closed\n"
+        info = cli.wait_status(name, "stopped", "crashed")
+        assert info["status"] == "stopped"
+    finally:
+        creator.kill()
+        creator.communicate()
+
+
 def test_attached_run_stops_when_the_cli_is_killed(cli, sandboxes):
     name = sandboxes.name("run")
     run = cli.popen("run", "-n", name, "-m", "64M", IMAGE, "--", "sh", "-c",

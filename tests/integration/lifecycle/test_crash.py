@@ -2,6 +2,7 @@
 while idle. The sandbox is reported `crashed`, its processes die with it, it starts again
 from its files, and removing it leaves no mount, cgroup, metrics slot or process behind."""
 
+import json
 import os
 import signal
 
@@ -38,10 +39,9 @@ def test_killed_runtime_takes_the_sandbox_processes_with_it(crashed):
     eventually(lambda: not cgroup_processes(name), what="the sandbox's processes exiting")
 
 
+@pytest.mark.parametrize("crashed", ["exec"], indirect=True)
 def test_exec_client_ends_with_an_error_when_the_runtime_is_killed(crashed):
     name, _, h = crashed
-    if h is None:
-        pytest.skip("no exec was running")
     code, out, err = h.finish()
     assert code != 0
     assert err.strip(), "the client should say why the command ended"
@@ -102,3 +102,20 @@ def test_every_reader_reconciles_a_dead_runtime(cli, sandbox):
     p = cli("exec", sandbox, "--", "true")
     # exec on a crashed sandbox starts it for the command, like on a stopped one.
     assert p.returncode == 0, p.stderr
+
+
+def test_torn_log_line_of_a_killed_runtime_does_not_swallow_the_next_run(cli, sandbox):
+    cli.sh(sandbox, "echo before")
+    pid = cli.runtime_pid(sandbox)
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: not pid_alive(pid), what="the runtime's death")
+    # What a write cut short by SIGKILL leaves: the start of a line, no newline.
+    with open(os.path.join(cli.sandbox_dir(sandbox), "logs", "exec.log"), "a") as f:
+        f.write('{"t":"2026-01-01T00:00:00.000Z","s":"stdout","d":"tor')
+    cli("start", sandbox, check=True)
+    cli.sh(sandbox, "echo after")
+    out = cli("logs", sandbox, "--source", "all", "--json", check=True).stdout
+    texts = [json.loads(line)["d"] for line in out.splitlines()]
+    assert texts.count("--- sandbox started ---\n") == 2, texts
+    assert texts[-1] == "after\n"
+    assert "before\n" in texts

@@ -155,6 +155,24 @@ def test_follow_prints_new_output_as_it_arrives(cli, sandbox):
         follower.communicate()
 
 
+def test_follow_loses_and_repeats_nothing_across_rotations(cli, sandbox):
+    # ~14 MB of numbered lines: exec.log rotates at least once while the follower reads.
+    follower = cli.popen("logs", sandbox, "-f")
+    try:
+        cli("exec", sandbox, "--", "seq", "1", "1900000", check=True,
+            stdout=open(os.devnull, "w"))
+        got = []
+        while not got or got[-1] != "1900000":
+            line = follower.stdout.readline()
+            assert line, "the follower ended"
+            got.append(line.rstrip("\n"))
+    finally:
+        follower.kill()
+        follower.communicate()
+    assert os.path.exists(os.path.join(cli.sandbox_dir(sandbox), "logs", "exec.log.1"))
+    assert got == [str(i) for i in range(1, 1900001)]
+
+
 def test_timestamps_and_ids_on_request(cli, sandbox):
     cli.sh(sandbox, "echo hi")
     line = cli("logs", sandbox, "--timestamps", "--show-id", check=True).stdout

@@ -124,3 +124,13 @@ def test_metrics_of_an_unknown_sandbox_says_not_found(cli):
     p = cli("metrics", "lc-no-such-sandbox")
     assert p.returncode == 1
     assert "not found" in p.stderr
+
+
+def test_follow_ends_with_exited_when_the_sandbox_stops(cli, metered):
+    p = cli.popen("metrics", metered, "-f", "--interval", "0.1")
+    assert json.loads(p.stdout.readline())["state"] == "running"
+    cli("stop", metered, check=True)
+    out, err = p.communicate(timeout=30)
+    last = json.loads(out.splitlines()[-1])
+    assert last == {"name": metered, "state": "exited"}
+    assert p.returncode == 0, err

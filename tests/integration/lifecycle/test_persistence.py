@@ -13,6 +13,13 @@ def test_file_synced_before_graceful_stop_is_there_after_start(cli, sandbox):
     assert cli.sh(sandbox, "cat /data.txt /srv/a/b") == "kept\ndeep\n"
 
 
+def test_graceful_stop_keeps_unsynced_writes(cli, sandbox):
+    cli.sh(sandbox, "echo unsynced > /late.txt")
+    cli("stop", sandbox, check=True)
+    cli("start", sandbox, check=True)
+    assert cli.sh(sandbox, "cat /late.txt") == "unsynced\n"
+
+
 def test_deleted_image_file_stays_deleted_after_restart(cli, sandbox):
     cli.sh(sandbox, "rm /etc/passwd; sync")
     cli("restart", sandbox, check=True)

@@ -4,6 +4,9 @@ events (API.md §1.11)."""
 
 import json
 import os
+import subprocess
+
+from msb_it import MSB
 
 from .conftest import write_config
 from .regfix import ARCH, Image, Layer, unique_repo
@@ -239,3 +242,17 @@ def test_registry_auth_never_reaches_the_stored_config(home, tls_registry, tls_p
     for name in os.listdir(os.path.join(home, "db")):
         with open(os.path.join(home, "db", name), "rb") as f:
             assert tls_registry.password.encode() not in f.read(), name
+
+
+def test_libcurl_is_loaded_only_by_a_pull(cli, registry, pusher, base):
+    # The msb binary does not link libcurl (startup time of every command)…
+    needed = subprocess.run(["readelf", "-d", MSB], capture_output=True, text=True).stdout
+    assert "libcurl" not in needed
+    # … commands that do not pull work without it; a pull says what is missing.
+    env = {"MSB_LIBCURL": "/nonexistent/libcurl.so.4"}
+    assert cli("image", "ls", env=env).returncode == 0
+    repo = unique_repo("nocurl")
+    pusher.image(repo, "v1", Image([base]))
+    p = cli("pull", f"{registry.host}/{repo}:v1", env=env)
+    assert p.returncode == 1
+    assert "pulling images needs libcurl" in p.stderr

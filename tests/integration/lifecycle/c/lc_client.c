@@ -4,6 +4,10 @@
  *                                        until killed (the test SIGKILLs this process)
  *   lc_client detached NAME IMAGE        create a detached sandbox, print "ready", exit without
  *                                        closing anything
+ *   lc_client detach NAME IMAGE          create an attached sandbox, detach the handle, print
+ *                                        "detached", exit
+ *   lc_client close NAME IMAGE           create an attached sandbox, close the handle (which
+ *                                        stops it), print "closed", then block until killed
  *   lc_client shell NAME SCRIPT          connect to a running sandbox (not the owner), run
  *                                        SCRIPT with the sandbox shell, print its stdout, exit
  *                                        with its exit code
@@ -44,8 +48,16 @@ small_config (const char *image, msb_error **err)
   return cfg;
 }
 
+enum then
+{
+  THEN_BLOCK,  /* wait to be killed */
+  THEN_EXIT,   /* end the process without closing anything */
+  THEN_DETACH, /* msb_sandbox_detach, then end */
+  THEN_CLOSE,  /* msb_sandbox_close, then wait to be killed */
+};
+
 static int
-create (msb_ctx *ctx, const char *name, const char *image, unsigned flags)
+create (msb_ctx *ctx, const char *name, const char *image, unsigned flags, enum then then)
 {
   msb_error *err = NULL;
   msb_config *cfg = small_config (image, &err);
@@ -57,9 +69,20 @@ create (msb_ctx *ctx, const char *name, const char *image, unsigned flags)
   if (r < 0)
     return die (err, "create");
   printf ("ready %s\n", msb_sandbox_owns_lifecycle (sb) ? "owner" : "not-owner");
-  fflush (stdout);
-  if (flags & MSB_SANDBOX_DETACHED)
+  if (then == THEN_EXIT)
     _exit (0); /* as a process that simply ends: nothing closed, nothing stopped */
+  if (then == THEN_DETACH)
+    {
+      if (msb_sandbox_detach (sb, &err) < 0)
+        return die (err, "detach");
+      printf ("detached %s\n", msb_sandbox_owns_lifecycle (sb) ? "owner" : "not-owner");
+      _exit (0);
+    }
+  if (then == THEN_CLOSE)
+    {
+      msb_sandbox_close (sb);
+      printf ("closed\n");
+    }
   for (;;)
     pause ();
 }
@@ -160,7 +183,7 @@ main (int argc, char **argv)
 {
   if (argc < 3)
     {
-      fprintf (stderr, "usage: lc_client attached|detached|shell|two-clients NAME [ARG]\n");
+      fprintf (stderr, "usage: lc_client attached|detached|detach|close|shell|two-clients NAME [ARG]\n");
       return 2;
     }
   setvbuf (stdout, NULL, _IOLBF, 0);
@@ -171,9 +194,13 @@ main (int argc, char **argv)
   const char *verb = argv[1], *name = argv[2], *arg = argc > 3 ? argv[3] : NULL;
   int status = 2;
   if (strcmp (verb, "attached") == 0 && arg)
-    status = create (ctx, name, arg, 0);
+    status = create (ctx, name, arg, 0, THEN_BLOCK);
   else if (strcmp (verb, "detached") == 0 && arg)
-    status = create (ctx, name, arg, MSB_SANDBOX_DETACHED);
+    status = create (ctx, name, arg, MSB_SANDBOX_DETACHED, THEN_EXIT);
+  else if (strcmp (verb, "detach") == 0 && arg)
+    status = create (ctx, name, arg, 0, THEN_DETACH);
+  else if (strcmp (verb, "close") == 0 && arg)
+    status = create (ctx, name, arg, 0, THEN_CLOSE);
   else if (strcmp (verb, "shell") == 0 && arg)
     status = shell (ctx, name, arg);
   else if (strcmp (verb, "two-clients") == 0)
