@@ -17,9 +17,9 @@ typedef struct logs_opts
   bool follow, json, timestamps, show_id;
 } logs_opts;
 
-/* RFC 3339 ("2026-11-28T15:53:20.226Z", "…T16:53:20+01:00"; a time zone is required, as the
- * RFC says) or a duration back from now ("5m"). Milliseconds are kept: exec.log entries are
- * that precise, and --since/--until must be able to split two of them. */
+/* RFC 3339 ("2026-11-28T15:53:20.226Z", "…T16:53:20+01:00"; without a zone, UTC like
+ * exec.log itself) or a duration back from now ("5m"). Milliseconds are kept: exec.log
+ * entries are that precise, and --since/--until must be able to split two of them. */
 static int
 parse_time (const char *s, int64_t *ms)
 {
@@ -62,8 +62,6 @@ parse_time (const char *s, int64_t *ms)
       offset_s = (int64_t) (hh * 3600 + mm * 60) * (*rest == '-' ? -1 : 1);
       rest += 1 + n;
     }
-  else
-    return -1;
   if (*rest != '\0')
     return -1;
   *ms = ((int64_t) timegm (&tm) - offset_s) * 1000 + frac;

@@ -174,6 +174,14 @@ ns_boot (msb_runtime *rt, msb_error **err)
   int sv[2], go[2], errp[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create the agent channel");
+  /* Bulk transfers (fs reads and writes, exec output) cross this socket in MiB-sized frames:
+   * larger buffers mean fewer wake-ups of the relay and the agent per frame. Best effort. */
+  for (int i = 0; i < 2; i++)
+    {
+      int size = 4 << 20;
+      setsockopt (sv[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+      setsockopt (sv[i], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    }
   if (pipe2 (go, O_CLOEXEC) < 0 || pipe2 (errp, O_CLOEXEC) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create setup pipes");
   _msb_cleanup_close_ int go_wr = go[1];

@@ -170,7 +170,11 @@ async def test_attach_detach_keys_leave_the_process_running(keys_arg, keys):
         async def main():
             async with await Sandbox.create({name!r}, image={IMAGE!r}) as sb:
                 rc = await sb.attach("sh", ["-c", "echo attached-ok; sleep 300"]{keys_arg})
-                ps = await sb.shell("ps -o args | grep -c '^sleep 300' || true")
+                for _ in range(100):  # the shell may not have started sleep yet
+                    ps = await sb.shell("ps -o args | grep -c '^sleep 300' || true")
+                    if ps.stdout_text.strip() == "1":
+                        break
+                    await asyncio.sleep(0.02)
                 print("detached", rc, "sleepers", ps.stdout_text.strip())
 
         asyncio.run(main())

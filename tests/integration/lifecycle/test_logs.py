@@ -118,6 +118,8 @@ def test_since_accepts_an_offset_and_relative_durations(cli, logged):
     shifted = f"{t[:11]}{(hour + 1) % 24:02d}{t[13:23]}+01:00"
     if hour != 23:
         assert texts(entries(cli, name, "--since", shifted)) == ["out-two\n", "tty-three\r\n"]
+    # Without a zone: UTC, like exec.log.
+    assert texts(entries(cli, name, "--since", t[:-1])) == ["out-two\n", "tty-three\r\n"]
     assert len(entries(cli, name, "--since", "1h")) == 4
     assert entries(cli, name, "--until", "1h") == []
 
