@@ -11,6 +11,7 @@
 #include "agent/init.h"
 #include "agent/signals.h"
 #include "agent/user.h"
+#include "agent/vm_init.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -78,7 +79,8 @@ apply_bootstrap (msb_agent *a, const msb_msg_bootstrap *b, msb_error **err)
    * in the UTS namespace. */
   if (b->hostname && sethostname (b->hostname, strlen (b->hostname)) < 0 && errno != EPERM)
     return msb_fail_errno (err, errno, MSB_ERR_INVALID_CONFIG, "set hostname `%s`", b->hostname);
-  /* clock_unix_nanos: the ns backend shares the host clock; the vm backend will set it. */
+  /* clock_unix_nanos: the ns backend shares the host clock; a guest has its own. */
+  agent_vm_set_clock (b->clock_unix_nanos);
   return apply_init_handoff (a, b, err);
 }
 

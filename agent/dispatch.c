@@ -10,6 +10,7 @@
 #include "agent/fs.h"
 #include "agent/session.h"
 #include "agent/shutdown.h"
+#include "agent/vm_init.h"
 
 static void
 reply (msb_agent *a, uint32_t id, msb_msg_type type)
@@ -110,7 +111,9 @@ on_message (msb_agent *a, const msb_frame *f, const msb_msg *m)
       agent_fs_forget_range (a, m->u.relay_client_disconnected.id_start,
                              m->u.relay_client_disconnected.id_end_exclusive);
       break;
-    case MSB_MSG_CLOCK_SYNC: /* the ns backend shares the host clock; vm later */
+    case MSB_MSG_CLOCK_SYNC: /* the ns backend shares the host clock; a guest has its own */
+      agent_vm_set_clock (m->u.clock_sync.unix_time_nanos);
+      break;
     case MSB_MSG_INIT_ACK:   /* custom init handoff: later */
     case MSB_MSG_ERROR:      /* never answer an error with an error */
       break;

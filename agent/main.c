@@ -30,6 +30,7 @@
 #include "agent/session.h"
 #include "agent/shutdown.h"
 #include "agent/signals.h"
+#include "agent/vm_init.h"
 #include "common/cleanup.h"
 #include "common/util.h"
 
@@ -274,6 +275,12 @@ main (int argc, char **argv)
       return 2;
     }
   _msb_cleanup_error_ msb_error *err = NULL;
+  /* vm backend: the agent is the guest kernel's init and builds the sandbox itself first. */
+  if (agent_vm_is_guest_init () && agent_vm_boot (&err) < 0)
+    {
+      fprintf (stderr, "msb-agent: guest boot failed: %s\n", msb_error_get_message (err));
+      agent_vm_power_off (&agent, 1);
+    }
   if (agent_start (&agent, &err) < 0)
     {
       fprintf (stderr, "msb-agent: %s\n", msb_error_get_message (err));

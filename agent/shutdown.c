@@ -7,6 +7,7 @@
 
 #include "agent/init.h"
 #include "agent/signals.h"
+#include "agent/vm_init.h"
 #include "common/util.h"
 
 /* How long processes get between SIGTERM and SIGKILL: inside the host's flush window
@@ -64,12 +65,13 @@ agent_shutdown_finish (msb_agent *a)
 _Noreturn void
 agent_terminate (msb_agent *a, int code)
 {
+  /* vm backend: a kernel's init must not exit; the guest powers off (with its init). */
+  if (agent_vm_is_active ())
+    agent_vm_power_off (a, code);
   /* With a custom init as PID 1 the sandbox ends when the init does: ask it now that the
    * agent's own sessions are gone and its output is flushed, and wait to be ended with it. */
   if (a->has_init && a->init_pid == 1)
     agent_init_wait_end (a);
-  /* ns backend: PID 1 exiting tears the pid namespace down with it. The vm backend will
-   * call reboot (RB_POWER_OFF) here instead when a->is_pid1: a kernel's init must not exit. */
-  (void) a;
+  /* ns backend: PID 1 exiting tears the pid namespace down with it. */
   exit (code);
 }

@@ -54,6 +54,10 @@ const char *cli_create_flags_help (void);
  * contract as cli_create_flag; called by it first (create_fs_flags.c). */
 int cli_create_fs_flag (cli_create_opts *o, int argc, char **argv, int *i);
 const char *cli_create_fs_flags_help (void);
+/* The network create flags (-p, --net, --net-rule, --net-default, --no-net), same contract
+ * (create_net_flags.c). */
+int cli_create_net_flag (cli_create_opts *o, int argc, char **argv, int *i);
+const char *cli_create_net_flags_help (void);
 
 /* Runs cmd in sb bridging this process's stdio (PTY when `tty`), returns the exit status to
  * use for msb (the command's own, or 124/125/126/127/255). */

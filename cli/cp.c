@@ -2,7 +2,7 @@
  * anything else a host path (a path starting with '/' or '.' is always a host path). Files
  * and directory trees are copied host → sandbox, sandbox → host and sandbox → sandbox (through
  * this process); when DST is an existing directory the copy lands inside it under SRC's name.
- * A stopped sandbox is started for the copy and stopped again afterwards.
+ * A stopped sandbox is started for the copy and stops again once nothing uses it.
  *
  * The host side of a copy out of a sandbox is written through directory fds: every entry is
  * created with O_NOFOLLOW inside a directory this copy opened, so a symlink the sandbox put in
@@ -62,7 +62,7 @@ open_sandbox (msb_ctx *ctx, endpoint *e)
     return cli_fail (err, -1);
   msb_error_free (err);
   err = NULL;
-  if (msb_sandbox_start (ctx, e->sandbox, 0, &e->sb, &err) < 0)
+  if (msb_sandbox_start (ctx, e->sandbox, MSB_SANDBOX_UNTIL_UNUSED, &e->sb, &err) < 0)
     return cli_fail (err, -1);
   e->started = true;
   return 0;
@@ -451,12 +451,12 @@ run_copy (endpoint *src, endpoint *dst)
     }
   endpoint *eps[] = { src, dst };
   for (int i = 0; i < 2; i++)
-    if (eps[i]->sb)
-      {
-        msb_sandbox_close (eps[i]->sb);
-        if (eps[i]->started)
-          msb_sandbox_stop (ctx, eps[i]->sandbox, -1, NULL);
-      }
+    msb_sandbox_close (eps[i]->sb);
+  /* A temporarily started sandbox stops by itself once unused (unless another client keeps
+   * it running): wait a moment so a following command sees it stopped, like `msb exec`. */
+  for (int i = 0; i < 2; i++)
+    if (eps[i]->started)
+      msb_sandbox_wait (ctx, eps[i]->sandbox, 3000, NULL, NULL);
   msb_ctx_close (ctx);
   return status;
 }

@@ -31,7 +31,8 @@ const char *
 cli_create_flags_help (void)
 {
   static char *both;
-  if (both == NULL && asprintf (&both, "%s%s", help, cli_create_fs_flags_help ()) < 0)
+  if (both == NULL
+      && asprintf (&both, "%s%s%s", help, cli_create_fs_flags_help (), cli_create_net_flags_help ()) < 0)
     both = NULL;
   return both ? both : help;
 }
@@ -103,6 +104,9 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
   int fs_flag = cli_create_fs_flag (o, argc, argv, i); /* volumes, patches, init (create_fs_flags.c) */
   if (fs_flag != 0)
     return fs_flag;
+  int net_flag = cli_create_net_flag (o, argc, argv, i); /* -p, --net… (create_net_flags.c) */
+  if (net_flag != 0)
+    return net_flag;
   bool missing = false;
   /* A flag given without its value matches nothing here and is reported once, below. */
 #define VALUE(s, l) \

@@ -1,7 +1,9 @@
 /* `msb logs NAME`: read exec.log (API.md §2): --tail, --since/--until (RFC 3339 or a
- * duration back from now), -f/--follow, --source, --json (raw exec.log lines), --timestamps,
- * --show-id. Works on stopped sandboxes. */
+ * duration back from now), -f/--follow, --source, --grep RE, --json (raw exec.log lines),
+ * --timestamps, --show-id, --color-sessions / --color auto|always|never. Works on stopped
+ * sandboxes. */
 #include <jansson.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,10 @@ typedef struct logs_opts
   const char *name;
   msb_log_query q;
   bool follow, json, timestamps, show_id;
+  bool has_grep;
+  regex_t grep;
+  bool color_sessions;
+  const char *color; /* auto, always, never */
 } logs_opts;
 
 /* RFC 3339 ("2026-11-28T15:53:20.226Z", "…T16:53:20+01:00"; without a zone, UTC like
@@ -92,6 +98,7 @@ parse_args (int argc, char **argv, logs_opts *o)
 {
   memset (o, 0, sizeof *o);
   o->q.size = sizeof o->q;
+  o->color = "auto";
   for (int i = 1; i < argc; i++)
     {
       const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -116,6 +123,22 @@ parse_args (int argc, char **argv, logs_opts *o)
         o->timestamps = true;
       else if (strcmp (a, "--show-id") == 0)
         o->show_id = true;
+      else if (strcmp (a, "--grep") == 0 && v)
+        {
+          if (o->has_grep)
+            regfree (&o->grep);
+          if (regcomp (&o->grep, argv[++i], REG_EXTENDED | REG_NOSUB) != 0)
+            return cli_failf (-1, "logs: --grep: invalid regular expression `%s`", v);
+          o->has_grep = true;
+        }
+      else if (strcmp (a, "--color") == 0 && v)
+        {
+          o->color = argv[++i];
+          if (strcmp (v, "auto") != 0 && strcmp (v, "always") != 0 && strcmp (v, "never") != 0)
+            return cli_failf (-1, "logs: --color: expected auto, always or never, got `%s`", v);
+        }
+      else if (strcmp (a, "--color-sessions") == 0)
+        o->color_sessions = true;
       else if (strcmp (a, "--raw") == 0)
         ;
       else if (a[0] != '-' && o->name == NULL)
@@ -151,12 +174,47 @@ print_entry (const logs_opts *o, const msb_log_entry *e)
       free (text);
       return;
     }
-  if (o->timestamps)
-    printf ("%.3f ", (double) e->timestamp_ms / 1000.0);
-  if (o->show_id && e->session_id)
-    printf ("[%llu] ", (unsigned long long) e->session_id);
   FILE *dst = e->source == MSB_LOG_STDERR ? stderr : stdout;
+  /* One color per session (system lines dim), so interleaved commands stay readable. */
+  bool colored = o->color_sessions
+                 && (strcmp (o->color, "always") == 0
+                     || (strcmp (o->color, "auto") == 0 && isatty (fileno (dst))));
+  if (colored)
+    fprintf (dst, e->session_id ? "\033[%dm" : "\033[2m", 31 + (int) (e->session_id % 6));
+  if (o->timestamps)
+    fprintf (dst, "%.3f ", (double) e->timestamp_ms / 1000.0);
+  if (o->show_id && e->session_id)
+    fprintf (dst, "[%llu] ", (unsigned long long) e->session_id);
   fwrite (e->data, 1, e->len, dst);
+  if (colored)
+    fputs ("\033[0m", dst);
+}
+
+/* --grep: drops the entries whose text does not match; then, since a tail counts matching
+ * entries, keeps the last `tail` of them (the query itself was run without the tail). */
+static size_t
+grep_entries (const logs_opts *o, msb_log_entry *entries, size_t n, size_t tail)
+{
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++)
+    if (regexec (&o->grep, (const char *) entries[i].data, 0, NULL, 0) == 0)
+      {
+        msb_log_entry t = entries[kept];
+        entries[kept++] = entries[i];
+        entries[i] = t;
+      }
+  if (tail && kept > tail)
+    {
+      size_t drop = kept - tail;
+      for (size_t i = 0; i < tail; i++)
+        {
+          msb_log_entry t = entries[i];
+          entries[i] = entries[i + drop];
+          entries[i + drop] = t;
+        }
+      return tail;
+    }
+  return kept;
 }
 
 int
@@ -170,6 +228,9 @@ cli_logs (int argc, char **argv)
     return 1;
   char *cursor = NULL;
   int status = 0;
+  size_t tail = o.q.tail;
+  if (o.has_grep)
+    o.q.tail = 0; /* the tail counts matching entries: applied after the grep */
   for (;;)
     {
       msb_log_entry *entries = NULL;
@@ -181,21 +242,25 @@ cli_logs (int argc, char **argv)
           status = cli_fail (err, 1);
           break;
         }
-      for (size_t i = 0; i < n; i++)
-        print_entry (&o, &entries[i]);
       if (n)
         {
           free (cursor);
           cursor = strdup (entries[n - 1].cursor);
         }
+      size_t shown = o.has_grep ? grep_entries (&o, entries, n, tail) : n;
+      for (size_t i = 0; i < shown; i++)
+        print_entry (&o, &entries[i]);
       msb_log_entries_free (entries, n);
       fflush (stdout);
+      fflush (stderr);
       if (!o.follow)
         break;
-      o.q.tail = 0;
+      o.q.tail = tail = 0;
       usleep (200 * 1000);
     }
   free (cursor);
+  if (o.has_grep)
+    regfree (&o.grep);
   msb_ctx_close (ctx);
   return status;
 }

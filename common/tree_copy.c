@@ -48,10 +48,11 @@ copy_bytes (int in, int out)
         return -1;
       break; /* no in-kernel copy between these files: plain read/write from here */
     }
-  static uint8_t buf[256 * 1024];
+  /* Per call, not static: libmsb copies volume files from several threads at once. */
+  _msb_cleanup_free_ uint8_t *buf = msb_xmalloc (256 * 1024);
   for (;;)
     {
-      ssize_t n = read (in, buf, sizeof buf);
+      ssize_t n = read (in, buf, 256 * 1024);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)

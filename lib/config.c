@@ -43,6 +43,7 @@ msb_config_free (msb_config *c)
   free (c->pull_policy);
   msb_config_registry_clear (c);
   msb_config_files_clear (c);
+  msb_config_net_clear (&c->net);
   free (c);
 }
 
@@ -70,6 +71,7 @@ msb_config_copy (const msb_config *src)
   msb_kvlist_copy (&c->scripts, &src->scripts);
   msb_config_registry_copy (c, src);
   msb_config_files_copy (c, src);
+  msb_config_net_copy (&c->net, &src->net);
   return c;
 }
 

@@ -10,6 +10,7 @@
 
 #include "lib/config_fs.h"
 #include "lib/kv.h"
+#include "lib/net_spec.h"
 
 struct msb_config
 {
@@ -50,6 +51,8 @@ struct msb_config
   } registry;
   /* volumes, patches, init, upper size (lib/config_fs.c, lib/config_fs_json.c). */
   msb_config_files files;
+  /* network: policy, ports, dns (lib/config_net.c, lib/config_net_json.c). */
+  msb_config_net net;
 };
 
 msb_config *msb_config_copy (const msb_config *cfg);

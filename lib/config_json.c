@@ -8,6 +8,7 @@
 #include "common/util.h"
 #include "lib/config.h"
 #include "lib/config_fs_json.h"
+#include "lib/config_net_json.h"
 
 static json_t *
 str_or_null (const char *s)
@@ -94,9 +95,7 @@ config_to_json_object (const msb_config *c, const char *name)
   json_object_set_new (root, "mounts", msb_config_mounts_json (c));
   json_object_set_new (root, "patches", msb_config_patches_json (c));
   json_object_set_new (root, "rlimits", json_array ());
-  json_object_set_new (root, "network",
-                       json_pack ("{s:b, s:[], s:I}", "enabled", 0, "ports", "max_connections",
-                                  (json_int_t) 256));
+  json_object_set_new (root, "network", msb_config_net_to_json (&c->net));
   json_object_set_new (root, "init", msb_config_init_json (c));
   json_object_set_new (root, "pull_policy", json_string (pull_policy_json (c->pull_policy)));
   json_object_set_new (root, "security_profile", json_string ("default"));
@@ -264,6 +263,12 @@ msb_config_from_json (const char *text, msb_config **out, msb_error **err)
   read_pull_policy (get_str (root, "pull_policy"), c);
   c->backend = msb_xstrdup (get_str (root, "backend"));
   msb_config_files_from_json (root, c);
+  if (msb_config_net_from_json (json_object_get (root, "network"), &c->net, err) < 0)
+    {
+      json_decref (root);
+      msb_config_free (c);
+      return msb_error_prefix (err, "parse sandbox config");
+    }
   json_decref (root);
   *out = c;
   return 0;

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "runtime/backend.h"
 
 static const char *const status_names[] = {
   [MSB_STATUS_CREATED] = "created",   [MSB_STATUS_STARTING] = "starting",
@@ -229,19 +230,45 @@ read_row (sqlite3_stmt *st, msb_sandbox_row *r)
   r->termination_reason = msb_db_column_strdup (st, 16);
 }
 
-/* Marks a record whose runtime died without recording its end as crashed. Only when nobody
- * holds the lifecycle lock: a create or start in progress legitimately has no live runtime
- * for a moment. */
+/* An ephemeral sandbox disappears once it reaches a terminal state (API.md §1.3); when its
+ * runtime died before it could remove it, the reader that notices does: record, files,
+ * cgroups, sockets, locks. Lifecycle lock held; its file goes last, as lock_is_current()
+ * expects. */
 static void
+remove_dead_ephemeral (msb_db *db, const msb_home *home, const char *name)
+{
+  msb_backend_cleanup_leftovers (home, name);
+  if (msb_state_delete (db, name, NULL) < 0)
+    return;
+  _msb_cleanup_free_ char *dir = msb_sandbox_dir_rel (name);
+  _msb_cleanup_free_ char *run = msb_sandbox_run_dir_rel (name);
+  _msb_cleanup_free_ char *live = msb_sandbox_live_lock_rel (name);
+  _msb_cleanup_free_ char *lock = msb_sandbox_lock_rel (name);
+  msb_rm_rf_at (home->root_fd, dir, NULL);
+  msb_rm_rf_at (home->root_fd, run, NULL);
+  unlinkat (home->root_fd, live, 0);
+  unlinkat (home->root_fd, lock, 0);
+}
+
+/* Marks a record whose runtime died without recording its end as crashed. An ephemeral
+ * sandbox without a runtime is removed instead, whatever its status says (its runtime or
+ * creator died before removing it): returns true. Only when nobody holds the lifecycle lock:
+ * a create or start in progress legitimately has no live runtime for a moment. */
+static bool
 reconcile (msb_db *db, const msb_home *home, msb_sandbox_row *r)
 {
-  if (!status_is_live (r->status) || msb_runtime_is_alive (home, r->name))
-    return;
+  if ((!status_is_live (r->status) && !r->ephemeral) || msb_runtime_is_alive (home, r->name))
+    return false;
   _msb_cleanup_close_ int lock = msb_lock_lifecycle (home, r->name, false, NULL);
   if (lock < 0)
-    return;
+    return false;
   if (msb_runtime_is_alive (home, r->name))
-    return;
+    return false;
+  if (r->ephemeral)
+    {
+      remove_dead_ephemeral (db, home, r->name);
+      return true;
+    }
   if (r->run_id)
     msb_state_run_end (db, r->name, r->run_id, MSB_STATUS_CRASHED, -1, 0,
                        "runtime process died", NULL);
@@ -250,6 +277,7 @@ reconcile (msb_db *db, const msb_home *home, msb_sandbox_row *r)
   r->status = MSB_STATUS_CRASHED;
   free (r->termination_reason);
   r->termination_reason = msb_xstrdup ("runtime process died");
+  return false;
 }
 
 int
@@ -267,7 +295,11 @@ msb_state_get (msb_db *db, const msb_home *home, const char *name, msb_sandbox_r
     return msb_db_fail (db, err, "read sandbox record");
   read_row (st, out);
   sqlite3_reset (st);
-  reconcile (db, home, out);
+  if (reconcile (db, home, out))
+    {
+      msb_sandbox_row_clear (out);
+      return msb_fail (err, MSB_ERR_SANDBOX_NOT_FOUND, "sandbox `%s` not found", name);
+    }
   return 0;
 }
 
@@ -310,10 +342,14 @@ msb_state_list (msb_db *db, const msb_home *home, msb_sandbox_row **out, size_t 
       return msb_db_fail (db, err, "list sandboxes");
     }
   sqlite3_reset (st);
+  size_t kept = 0;
   for (size_t i = 0; i < count; i++)
-    reconcile (db, home, &rows[i]);
+    if (reconcile (db, home, &rows[i]))
+      msb_sandbox_row_clear (&rows[i]);
+    else
+      rows[kept++] = rows[i];
   *out = rows;
-  *n = count;
+  *n = kept;
   return 0;
 }
 

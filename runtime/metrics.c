@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "lib/sha256.h"
 #include "runtime/metrics_shm.h"
+#include "runtime/net/net.h"
 
 struct msb_sampler
 {
@@ -69,32 +70,6 @@ msb_sampler_open (msb_runtime *rt, uint64_t interval_ms, msb_sampler **out, msb_
   return 0;
 }
 
-/* Sum of the sandbox's non-loopback interfaces, from its network namespace's view. */
-static void
-read_net (pid_t pid, uint64_t *rx, uint64_t *tx)
-{
-  char path[64];
-  snprintf (path, sizeof path, "/proc/%d/net/dev", (int) pid);
-  _msb_cleanup_file_ FILE *f = fopen (path, "re");
-  *rx = *tx = 0;
-  if (f == NULL)
-    return;
-  char line[512];
-  while (fgets (line, sizeof line, f))
-    {
-      char ifname[64];
-      unsigned long long r, t, skip;
-      if (sscanf (line, " %63[^:]: %llu %llu %llu %llu %llu %llu %llu %llu %llu", ifname, &r, &skip,
-                  &skip, &skip, &skip, &skip, &skip, &skip, &t)
-              == 10
-          && strcmp (ifname, "lo") != 0)
-        {
-          *rx += r;
-          *tx += t;
-        }
-    }
-}
-
 void
 msb_sampler_sample (msb_sampler *s, uint32_t state)
 {
@@ -104,7 +79,7 @@ msb_sampler_sample (msb_sampler *s, uint32_t state)
     s->rt->backend->sample (s->rt, &cg, NULL);
   uint64_t now = msb_now_mono_ns ();
   uint64_t rx, tx;
-  read_net (s->rt->sandbox_pid, &rx, &tx);
+  msb_net_counters (s->rt->net, &rx, &tx); /* the network engine's own count (net/net.h) */
   double cpu = 0;
   if (now > s->last_ns && cg.cpu_usage_ns >= s->last_cpu_ns && s->last_cpu_ns)
     cpu = 100.0 * (double) (cg.cpu_usage_ns - s->last_cpu_ns) / (double) (now - s->last_ns);

@@ -1,6 +1,6 @@
 /* The runtime's metrics sampler: every interval (1 s), it reads the backend's counters
- * (cgroups) and the sandbox's network namespace counters and publishes them in the live
- * metrics slot (metrics_shm.h). */
+ * (cgroups) and the network engine's byte counters and publishes them in the live metrics
+ * slot (metrics_shm.h). */
 #ifndef MSB_RUNTIME_METRICS_H
 #define MSB_RUNTIME_METRICS_H
 

@@ -28,6 +28,7 @@
 #include "runtime/rtlog.h"
 #include "runtime/serve.h"
 #include "runtime/init_handoff.h"
+#include "runtime/net/net.h"
 
 #define READY_TIMEOUT_MS 15000
 
@@ -307,6 +308,8 @@ stop_sandbox (msb_runtime *rt)
 static void
 runtime_free (msb_runtime *rt)
 {
+  msb_net_free (rt->net);
+  rt->net = NULL;
   if (rt->agent_fd >= 0)
     close (rt->agent_fd);
   if (rt->sandbox_dirfd >= 0)
@@ -384,9 +387,14 @@ boot (msb_runtime *rt, msb_rt_serve *s, const msb_runtime_opts *opts, int *ready
       < 0)
     return -1;
   boot_phase ("run recorded");
+  /* Before the backend: a published port that is taken fails the create at once. */
+  if (msb_net_create (rt, &rt->net, err) < 0)
+    return msb_error_prefix (err, "network of sandbox `%s`", rt->name);
   if (rt->backend->boot (rt, err) < 0)
     return msb_error_prefix (err, "boot sandbox `%s`", rt->name);
   boot_phase ("agent executing");
+  if (rt->net && msb_net_start (rt->net, err) < 0)
+    return msb_error_prefix (err, "network of sandbox `%s`", rt->name);
   _msb_cleanup_buf_ msb_buf ready = MSB_BUF_INIT;
   if (handshake_agent (rt, &ready, err) < 0)
     return msb_error_prefix (err, "boot sandbox `%s`", rt->name);

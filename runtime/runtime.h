@@ -48,6 +48,7 @@ struct msb_runtime
 
   int agent_fd;
   pid_t sandbox_pid;
+  struct msb_net *net; /* the sandbox's network engine (net/net.h); NULL without networking */
   int64_t run_id;
   int live_lock_fd;
 };

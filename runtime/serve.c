@@ -194,7 +194,10 @@ on_agent_closed (void *data)
    * is over: make sure nothing is left and wait for the reap. */
   if (!s->stopping)
     s->reason = "sandbox exited";
-  if (!s->done)
+  /* A custom init's own shutdown may end the agent (it signals every process) while the init
+   * still winds down: during a stop it keeps the rest of the flush window. */
+  bool init_stopping = s->stopping && s->rt->cfg->files.init_cmd != NULL;
+  if (!s->done && !init_stopping)
     s->rt->backend->kill (s->rt);
 }
 

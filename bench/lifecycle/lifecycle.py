@@ -185,8 +185,8 @@ def bench_stop_start():
     # A round trip is only done when a command runs again.
     first_exec = []
     for _ in range(max(3, ROUNDS // 4)):
-        msb("stop", name)
         t0 = time.perf_counter()
+        msb("stop", name)
         msb("start", name)
         msb("exec", name, "--", "true")
         first_exec.append((time.perf_counter() - t0) * 1000)

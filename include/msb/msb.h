@@ -27,6 +27,7 @@
 #include <msb/exec.h>
 #include <msb/fs.h>
 #include <msb/image.h>
+#include <msb/network.h>
 #include <msb/pull.h>
 #include <msb/observe.h>
 #include <msb/sandbox.h>

@@ -138,7 +138,7 @@ msb_ns_child_run (const msb_ns_child *in)
     die (&c, e);
   if (c.hostname && sethostname (c.hostname, strlen (c.hostname)) < 0)
     die_errno (&c, "set hostname");
-  if (msb_ns_net_setup_loopback (&e) < 0)
+  if (msb_ns_net_setup_loopback (&e) < 0 || (c.net_files && msb_ns_net_bind_files (c.rootfs.uid_base, &e) < 0))
     die (&c, e);
   wait_for_parent (&c);
   if (unshare (CLONE_NEWCGROUP) < 0)

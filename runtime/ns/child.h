@@ -18,6 +18,8 @@ typedef struct msb_ns_child
   int error_fd;         /* write end (CLOEXEC): a message here means setup failed */
   /* Patches and scripts, applied as the sandbox's root (volumes.h); NULL = none. */
   const struct msb_ns_fs_plan *fs;
+  /* Networking: bind /.msb/resolv.conf and /.msb/hosts over /etc's (netns.c). */
+  bool net_files;
 } msb_ns_child;
 
 /* Runs in the cloned child; never returns. */

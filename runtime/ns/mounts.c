@@ -146,8 +146,8 @@ populate_dev (int rootfd, uint32_t uid_base, msb_error **err)
   return 0;
 }
 
-static int
-bind_runtime_dir (int rootfd, const char *runtime_dir, uint32_t uid_base, msb_error **err)
+int
+msb_ns_bind_runtime_dir (int rootfd, const char *runtime_dir, uint32_t uid_base, msb_error **err)
 {
   _msb_cleanup_close_ int fd = open_mountpoint_dir (rootfd, ".msb", uid_base, err);
   if (fd < 0)
@@ -209,7 +209,7 @@ msb_ns_mount_api_filesystems (int rootfd, uint32_t uid_base, const char *runtime
       || mount_fresh (rootfd, "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
                       uid_base, err)
              < 0
-      || bind_runtime_dir (rootfd, runtime_dir, uid_base, err) < 0)
+      || (runtime_dir && msb_ns_bind_runtime_dir (rootfd, runtime_dir, uid_base, err) < 0))
     return -1;
   for (size_t i = 0; i < sizeof masked / sizeof masked[0]; i++)
     if (mask_path (rootfd, masked[i], err) < 0)

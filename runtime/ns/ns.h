@@ -57,6 +57,9 @@ int msb_ns_caps_drop (msb_error **err);
 /* Brings up loopback in the current network namespace and sets the per-namespace sysctls that
  * let an unprivileged sandbox bind low ports and use ping sockets. */
 int msb_ns_net_setup_loopback (msb_error **err);
+/* Binds the resolv.conf and hosts the runtime wrote into /.msb (net/guest_files.c) read-only
+ * over /etc/resolv.conf and /etc/hosts. Runs in the child after pivot_root, as real root. */
+int msb_ns_net_bind_files (uint32_t uid_base, msb_error **err);
 
 /* ---- rootfs.c / mounts.c ---- */
 typedef struct msb_rootfs_spec
@@ -79,8 +82,15 @@ typedef struct msb_rootfs_spec
  * namespace, as real root. */
 int msb_ns_rootfs_enter (const msb_rootfs_spec *spec, msb_error **err);
 
-/* Mounts the API filesystems and masks paths under an assembled root (`rootfd`). */
+/* Mounts the API filesystems and masks paths under an assembled root (`rootfd`), and binds
+ * `runtime_dir` at /.msb (NULL: the root already has it — the vm backend's guest). */
 int msb_ns_mount_api_filesystems (int rootfd, uint32_t uid_base, const char *runtime_dir,
                                   msb_error **err);
+
+/* The pieces of msb_ns_rootfs_enter the vm backend reuses to assemble the root it shares
+ * with its guest: the overlay at spec->target, and the /.msb bind (nosuid, nodev). */
+int msb_ns_overlay_mount (const msb_rootfs_spec *spec, msb_error **err);
+int msb_ns_bind_runtime_dir (int rootfd, const char *runtime_dir, uint32_t uid_base,
+                             msb_error **err);
 
 #endif

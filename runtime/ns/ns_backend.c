@@ -23,6 +23,7 @@
 #include "lib/paths.h"
 #include "runtime/ns/child.h"
 #include "runtime/metrics_shm.h"
+#include "runtime/net/net.h"
 #include "runtime/ns/ns.h"
 #include "runtime/ns/volumes.h"
 #include "runtime/runtime.h"
@@ -133,6 +134,9 @@ start_child (msb_runtime *rt, msb_ns_child *child, ns_state *st, int go_wr, int 
     close (child->cgroup_tasks_fds[i]);
   if (!into_cgroup && msb_cgroup_attach_v2 (st->cgroup, pid, err) < 0)
     return -1;
+  /* eth0 in its network namespace, complete before the child may go on (net/tap.c). */
+  if (rt->net && msb_net_attach_netns (rt->net, pid, err) < 0)
+    return -1;
   /* A child whose setup failed before the go has exited already (EPIPE here): the reason it
    * wrote to the error pipe is the error to report. */
   bool released = msb_write_full (go_wr, "g", 1) == 0;
@@ -205,6 +209,7 @@ ns_boot (msb_runtime *rt, msb_error **err)
     .agent_exe_fd = agent_exe,
     .go_fd = go[0],
     .error_fd = errp[1],
+    .net_files = rt->net != NULL,
   };
   int n = msb_cgroup_open_v1_tasks (st->cgroup, child.cgroup_tasks_fds, 8, err);
   if (n < 0)

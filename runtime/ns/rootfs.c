@@ -68,8 +68,8 @@ close_all (int *fds, size_t n)
 }
 
 /* Overlay's lowerdir lists the top layer first. */
-static int
-mount_overlay (const msb_rootfs_spec *spec, msb_error **err)
+int
+msb_ns_overlay_mount (const msb_rootfs_spec *spec, msb_error **err)
 {
   _msb_cleanup_free_ int *fds = msb_xcalloc (spec->n_layers + 2, sizeof (int));
   size_t n = 0;
@@ -133,7 +133,7 @@ msb_ns_rootfs_enter (const msb_rootfs_spec *spec, msb_error **err)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "make mounts private");
   if (spec->fs && msb_ns_upper_disk_mount (spec->fs, err) < 0)
     return -1;
-  if (mount_overlay (spec, err) < 0)
+  if (msb_ns_overlay_mount (spec, err) < 0)
     return -1;
   _msb_cleanup_close_ int rootfd = open_dir (spec->target, err);
   if (rootfd < 0)

@@ -21,7 +21,7 @@ def _requirements():
 
 
 @pytest.fixture(scope="session")
-def home(tmp_path_factory):
+def home():
     root = tempfile.mkdtemp(prefix="msb-lc-")
     try:
         yield root

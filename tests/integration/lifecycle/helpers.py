@@ -207,6 +207,12 @@ _NAMES = set()  # every name this session used: what the leak checker attributes
 _HOMES = set()  # every MSB_HOME this session made
 
 
+def adopt_name(name):
+    """Counts a name made elsewhere (`msb run` without -n) as this session's."""
+    _NAMES.add(name)
+    return name
+
+
 def unique_name(label="sb"):
     name = f"lc{_TAG}-{label}-{secrets.token_hex(3)}"
     _NAMES.add(name)

@@ -114,7 +114,7 @@ def test_many_clients_at_once(cli, sandbox, held):
         assert h.release(str(i)) == (0, f"finished {i}\n", "")
 
 
-def test_detach_of_creator_handle_keeps_the_sandbox(cli, sandboxes):
+def test_cli_create_leaves_the_sandbox_running_in_its_own_session(cli, sandboxes):
     # `msb create` creates through the C API and exits: the sandbox must outlive it.
     name = sandboxes.create(label="create-exits")
     assert cli.status(name) == "running"

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from .helpers import IMAGE, SMALL, cgroup_processes, eventually, pid_alive
+from .helpers import IMAGE, SMALL, adopt_name, cgroup_processes, eventually, pid_alive
 
 
 @pytest.fixture(params=["idle", "exec"])
@@ -126,3 +126,25 @@ def test_torn_log_line_of_a_killed_runtime_does_not_swallow_the_next_run(cli, sa
     assert texts.count("--- sandbox started ---\n") == 2, texts
     assert texts[-1] == "after\n"
     assert "before\n" in texts
+
+
+def test_ephemeral_sandbox_whose_runtime_dies_disappears(cli, leaks):
+    before = leaks.snapshot()
+    names_before = set(cli("ls", "-q", check=True).stdout.split())
+    # `msb run` without a name makes an ephemeral sandbox. Freeze the CLI, kill the runtime,
+    # then the CLI: nobody is left to remove the sandbox.
+    run = cli.popen("run", *SMALL, IMAGE, "--", "sh", "-c", "echo started; exec sleep 1000")
+    assert run.stdout.readline() == "started\n"
+    (name,) = set(cli("ls", "-q", check=True).stdout.split()) - names_before
+    adopt_name(name)
+    pid = cli.runtime_pid(name)
+    run.send_signal(signal.SIGSTOP)
+    os.kill(pid, signal.SIGKILL)
+    eventually(lambda: not pid_alive(pid), what="the runtime's death")
+    run.kill()
+    run.communicate()
+    # The first reader that notices removes it: a crashed ephemeral sandbox is gone.
+    assert name not in cli("ls", "-q", check=True).stdout.split()
+    assert cli.inspect(name) is None
+    assert not os.path.exists(cli.sandbox_dir(name))
+    leaks.assert_none_since(before)

@@ -1,7 +1,14 @@
 """Drain (issue 4, Lifecycle): SIGUSR1 to the runtime — commands already running finish, new
-ones are refused, and the sandbox stops once the last one ends."""
+ones are refused, and the sandbox stops once the last one ends. `msb drain` returns once the
+signal is delivered; the runtime acts on it a moment later, so tests that need the draining
+state wait for it."""
 
 from .helpers import eventually
+
+
+def drain(cli, name):
+    cli("drain", name, check=True)
+    cli.wait_status(name, "draining", "stopped")
 
 
 def test_drain_lets_a_running_command_finish(cli, sandbox, held):
@@ -12,7 +19,7 @@ def test_drain_lets_a_running_command_finish(cli, sandbox, held):
 
 def test_draining_sandbox_is_reported_draining(cli, sandbox, held):
     running = held(sandbox)
-    cli("drain", sandbox, check=True)
+    drain(cli, sandbox)
     assert cli.status(sandbox) == "draining"
     rows = {r["name"]: r for r in cli.json("ls", "--format", "json")}
     assert rows[sandbox]["status"] == "Draining"
@@ -21,7 +28,7 @@ def test_draining_sandbox_is_reported_draining(cli, sandbox, held):
 
 def test_draining_sandbox_refuses_a_new_command(cli, sandbox, held):
     running = held(sandbox)
-    cli("drain", sandbox, check=True)
+    drain(cli, sandbox)
     p = cli("exec", sandbox, "--", "echo", "should not run")
     assert p.returncode == 125
     assert p.stdout == ""
@@ -40,8 +47,8 @@ def test_drained_sandbox_stops_after_its_last_command(cli, sandbox, held):
 
 def test_drain_waits_for_every_running_command(cli, sandbox, held):
     first, second = held(sandbox), held(sandbox)
-    cli("drain", sandbox, check=True)
-    first.release()
+    drain(cli, sandbox)
+    assert first.release() == (0, "finished ok\n", "")
     assert cli.status(sandbox) == "draining"
     assert second.running()
     assert second.release("last") == (0, "finished last\n", "")

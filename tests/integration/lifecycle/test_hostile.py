@@ -3,8 +3,9 @@ killing init), a hung runtime, and several lifecycle commands racing each other.
 
 import os
 import signal
+import socket
 
-from .helpers import IMAGE, SMALL, cgroup_processes, eventually, pid_alive
+from .helpers import IMAGE, SMALL, cgroup_processes, eventually, name_hash, pid_alive
 
 
 def agent_pid(cli, name):
@@ -73,12 +74,31 @@ def test_metrics_of_a_hung_runtime_say_stalled(cli, sandboxes):
                what="the metrics recovering")
 
 
-def test_kill_during_a_graceful_stop(cli, sandbox, held):
-    held(sandbox, script="trap '' TERM; echo started; while :; do sleep 1; done")
-    stopper = cli.popen("stop", "-t", "30s", sandbox)
-    # the stop is waiting on the flush window; a kill cuts it short
-    cli("kill", sandbox, check=True)
-    stopper.communicate(timeout=60)
+def test_stop_of_a_frozen_sandbox_is_forced_after_the_flush_window(cli, sandbox, leaks):
+    agent = agent_pid(cli, sandbox)
+    os.kill(agent, signal.SIGSTOP)  # core.shutdown goes unanswered
+    try:
+        cli("stop", "-t", "30s", sandbox, check=True)
+    finally:
+        if pid_alive(agent):
+            os.kill(agent, signal.SIGCONT)
+    info = cli.inspect(sandbox)
+    assert (info["status"], info["termination_reason"]) == ("stopped", "stopped")
+    assert not pid_alive(agent)
+    assert not cgroup_processes(sandbox)
+
+
+def test_kill_waits_out_a_stop_in_progress(cli, sandbox):
+    agent = agent_pid(cli, sandbox)
+    os.kill(agent, signal.SIGSTOP)
+    try:
+        stopper = cli.popen("stop", "-t", "30s", sandbox)
+        cli("kill", sandbox, check=True)
+        stopper.communicate(timeout=60)
+    finally:
+        if pid_alive(agent):
+            os.kill(agent, signal.SIGCONT)
+    assert stopper.returncode == 0
     assert cli.status(sandbox) == "stopped"
     assert cli.runtime_pid(sandbox) is None
 
@@ -137,8 +157,6 @@ def test_stop_with_zero_timeout_kills_at_once(cli, sandbox, held):
 
 
 def test_runtime_ignores_a_client_that_sends_garbage(cli, sandbox):
-    import socket
-    from .helpers import name_hash
     path = os.path.join(cli.home, "run", "sandboxes", name_hash(sandbox, 12), "agent.sock")
     for payload in (b"\xff" * 64, b"\x00\x00\x00\x05\x00" * 1000, os.urandom(4096)):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -124,9 +124,30 @@ def test_since_accepts_an_offset_and_relative_durations(cli, logged):
     assert entries(cli, name, "--until", "1h") == []
 
 
+def test_grep_filters_by_text_and_tail_counts_matches(cli, logged):
+    name, _ = logged
+    assert texts(entries(cli, name, "--grep", "^out-")) == ["out-one\n", "out-two\n"]
+    assert texts(entries(cli, name, "--grep", "one|three", "--tail", "1")) == ["tty-three\r\n"]
+    assert entries(cli, name, "--grep", "nothing matches this") == []
+
+
+def test_color_sessions_colors_each_command(cli, logged):
+    name, _ = logged
+    out = cli("logs", name, "--source", "stdout", "--color-sessions", "--color", "always",
+              check=True).stdout
+    one, two = out.split("\033[0m")[:2]
+    assert one.startswith("\033[3") and one.endswith("out-one\n")
+    assert two.startswith("\033[3") and two.endswith("out-two\n")
+    assert one[:5] != two[:5], "two commands, two colors"
+    plain = cli("logs", name, "--source", "stdout", "--color-sessions", "--color", "never",
+                check=True).stdout
+    assert plain == "out-one\nout-two\n"
+
+
 def test_bad_filters_are_refused(cli, logged):
     name, _ = logged
-    for flags in (("--source", "bogus"), ("--since", "yesterday"), ("--until", "12:00")):
+    for flags in (("--source", "bogus"), ("--since", "yesterday"), ("--until", "12:00"),
+                  ("--grep", "("), ("--color", "rainbow")):
         p = cli("logs", name, *flags)
         assert p.returncode == 1, flags
         assert flags[0] in p.stderr

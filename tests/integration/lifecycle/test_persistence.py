@@ -2,7 +2,7 @@
 
 import os
 
-from .helpers import IMAGE, SMALL, name_hash
+from .helpers import IMAGE, SMALL, name_hash, pid_alive
 
 
 def test_file_synced_before_graceful_stop_is_there_after_start(cli, sandbox):
@@ -101,7 +101,7 @@ def test_kill_stops_a_running_sandbox(cli, sandbox):
     cli("kill", sandbox, check=True)
     assert cli.status(sandbox) == "stopped"
     assert cli.runtime_pid(sandbox) is None
-    assert not os.path.exists(f"/proc/{pid}/cmdline") or pid != cli.runtime_pid(sandbox)
+    assert not pid_alive(pid)
 
 
 def test_lifecycle_verbs_on_an_unknown_sandbox_say_not_found(cli):

@@ -6,7 +6,7 @@ import signal
 from .helpers import IMAGE, SMALL, eventually, pid_alive
 
 
-def test_replace_of_a_running_sandbox_gives_a_fresh_one(cli, sandbox, leaks):
+def test_replace_of_a_running_sandbox_gives_a_fresh_one(cli, sandbox):
     old_pid = cli.runtime_pid(sandbox)
     cli.sh(sandbox, "echo old > /marker; sync")
     cli("create", "-n", sandbox, *SMALL, "--replace", IMAGE, check=True)
@@ -53,7 +53,6 @@ def test_replace_of_a_crashed_sandbox_leaves_nothing_of_it(cli, sandboxes, leaks
     before = leaks.snapshot()
     name = sandboxes.create(label="replcrash")
     pid = cli.runtime_pid(name)
-
     os.kill(pid, signal.SIGKILL)
     eventually(lambda: not pid_alive(pid), what="the runtime's death")
     cli("create", "-n", name, *SMALL, "--replace", IMAGE, check=True)
