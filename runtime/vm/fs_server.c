@@ -46,6 +46,13 @@
 #include "runtime/runtime.h"
 #include "runtime/vm/vm_child.h"
 
+/* Where virtiofsd finds the root: a path root of the sandbox's user namespace can traverse.
+ * The sandbox directory is 0700 and owned by host root; in the child's mount namespace a
+ * fresh tmpfs covers /tmp and the assembled root is moved into it, once nothing else needs
+ * a host path under /tmp (bind volumes are resolved before). */
+#define SHARE_PARENT "/tmp"
+#define SHARE_DIR "/tmp/root"
+
 typedef struct fs_child_ctx
 {
   msb_rootfs_spec spec;
@@ -55,27 +62,9 @@ typedef struct fs_child_ctx
   char *const *argv;
 } fs_child_ctx;
 
-/* Back to the initial root after working inside the sandbox root: the guest setup resolves
- * "/" and must see the sandbox's, virtiofsd then needs the host's /proc. */
 static void
-guest_setup (msb_vm_child *c, const fs_child_ctx *x)
+assemble_root (msb_vm_child *c, const fs_child_ctx *x)
 {
-  if (x->plan == NULL)
-    return;
-  _msb_cleanup_close_ int host_root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (host_root < 0 || chdir (x->spec.target) < 0 || chroot (".") < 0 || chdir ("/") < 0)
-    msb_vm_child_die (c, errno, "enter the sandbox root");
-  msb_error *e = NULL;
-  if (msb_ns_guest_setup (x->plan, &e) < 0)
-    msb_vm_child_die_error (c, e);
-  if (fchdir (host_root) < 0 || chroot (".") < 0)
-    msb_vm_child_die (c, errno, "leave the sandbox root");
-}
-
-static void
-fs_child (msb_vm_child *c, void *arg)
-{
-  const fs_child_ctx *x = arg;
   msb_error *e = NULL;
   /* As real root, in our own mount namespace: nothing may propagate back to the host. */
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -91,19 +80,48 @@ fs_child (msb_vm_child *c, void *arg)
     msb_vm_child_die_error (c, e);
   if (x->plan && msb_ns_volumes_mount (rootfd, x->plan, &e) < 0)
     msb_vm_child_die_error (c, e);
+  if (mount ("tmpfs", SHARE_PARENT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0711,size=64k") < 0)
+    msb_vm_child_die (c, errno, "mount a tmpfs at %s", SHARE_PARENT);
+  if (mkdir (SHARE_DIR, 0755) < 0)
+    msb_vm_child_die (c, errno, "create %s", SHARE_DIR);
+  if (mount (x->spec.target, SHARE_DIR, NULL, MS_MOVE, NULL) < 0)
+    msb_vm_child_die (c, errno, "move the sandbox root to %s", SHARE_DIR);
+}
+
+/* Patches and scripts are written by the sandbox's root inside its root (chroot), as on the
+ * ns backend; then back to the host's root, where virtiofsd finds /proc and itself. */
+static void
+guest_setup (msb_vm_child *c, const fs_child_ctx *x)
+{
+  if (x->plan == NULL)
+    return;
+  _msb_cleanup_close_ int host_root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (host_root < 0 || chroot (SHARE_DIR) < 0 || chdir ("/") < 0)
+    msb_vm_child_die (c, errno, "enter the sandbox root");
+  msb_error *e = NULL;
+  if (msb_ns_guest_setup (x->plan, &e) < 0)
+    msb_vm_child_die_error (c, e);
+  if (fchdir (host_root) < 0 || chroot (".") < 0)
+    msb_vm_child_die (c, errno, "leave the sandbox root");
+}
+
+static void
+fs_child (msb_vm_child *c, void *arg)
+{
+  const fs_child_ctx *x = arg;
+  assemble_root (c, x);
   int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0)
     msb_vm_child_die (c, errno, "open /dev/null");
-  /* virtiofsd's messages go to runtime.log, the runtime's stderr. */
-  int fds[] = { null, null, STDERR_FILENO, x->listen_fd };
-  msb_vm_child_arrange_fds (c, fds, 4);
   if (setns (x->spec.userns_fd, CLONE_NEWUSER) < 0)
     msb_vm_child_die (c, errno, "join the sandbox user namespace");
   if (setgroups (0, NULL) < 0 || setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
     msb_vm_child_die (c, errno, "become root of the sandbox user namespace");
   msb_vm_child_die_with_parent (c);
   guest_setup (c, x);
-  close (x->spec.userns_fd);
+  /* virtiofsd's messages go to runtime.log, the runtime's stderr. */
+  int fds[] = { null, null, STDERR_FILENO, x->listen_fd };
+  msb_vm_child_arrange_fds (c, fds, 4);
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     msb_vm_child_die (c, errno, "set no_new_privs");
   static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
@@ -124,13 +142,13 @@ layer_paths (msb_runtime *rt)
  * other sandboxes and the host, so no longer. No xattrs: every exec would cost a
  * getxattr(security.capability) round trip for a feature images rarely use. */
 static char **
-virtiofsd_argv (const char *virtiofsd, const char *source)
+virtiofsd_argv (const char *virtiofsd)
 {
   char **v = msb_xcalloc (16, sizeof (char *));
   size_t n = 0;
   v[n++] = msb_xstrdup (virtiofsd);
   v[n++] = msb_xstrdup ("--fd=3");
-  v[n++] = msb_xasprintf ("-osource=%s", source);
+  v[n++] = msb_xstrdup ("-osource=" SHARE_DIR);
   v[n++] = msb_xstrdup ("-ocache=auto");
   v[n++] = msb_xstrdup ("-osandbox=namespace");
   v[n++] = msb_xstrdup ("-olog_level=warn");
@@ -161,7 +179,7 @@ msb_vm_fs_server_start (msb_runtime *rt, msb_cgroup *cg, const char *virtiofsd, 
       = plan.work_dir ? msb_xstrdup (plan.work_dir) : msb_xasprintf ("%s/work", rt->sandbox_dir);
   _msb_cleanup_free_ char *target = msb_xasprintf ("%s/rootfs", rt->sandbox_dir);
   _msb_cleanup_free_ char *runtime_dir = msb_xasprintf ("%s/runtime", rt->sandbox_dir);
-  _msb_cleanup_strv_ char **argv = virtiofsd_argv (virtiofsd, target);
+  _msb_cleanup_strv_ char **argv = virtiofsd_argv (virtiofsd);
   fs_child_ctx x = {
     .spec = { (const char *const *) layers, rt->image.layer_count, upper, work, target,
               runtime_dir, userns, rt->uid_base, &plan },
