@@ -16,6 +16,9 @@
  * It is used both to idmap the image layers and, at the end of the child's setup, to become
  * the sandbox's root. */
 int msb_ns_userns_create (uint32_t base, uint32_t count, int *out_fd, msb_error **err);
+/* A user namespace with the given uid_map / gid_map text ("inside outside count" lines). */
+int msb_ns_userns_from_maps (const char *uid_map, const char *gid_map, int *out_fd,
+                             msb_error **err);
 
 /* ---- cgroup*.c ---- */
 typedef struct msb_cgroup msb_cgroup;
@@ -41,6 +44,10 @@ int msb_cgroup_attach_v2 (msb_cgroup *cg, pid_t pid, msb_error **err);
 int msb_cgroup_open_v1_tasks (msb_cgroup *cg, int *fds, size_t max, msb_error **err);
 /* Usage counters. */
 int msb_cgroup_read_usage (msb_cgroup *cg, msb_cgroup_sample *s, msb_error **err);
+/* Live resize (resize.c): rewrites the cpu quota and the memory limit (0 = keep) and reads
+ * back what the kernel enforces. All or nothing: a failed memory limit restores the cpus. */
+int msb_cgroup_resize (msb_cgroup *cg, unsigned cpus, uint64_t memory_bytes, unsigned *actual_cpus,
+                       uint64_t *actual_memory, msb_error **err);
 /* Kills what is left inside and removes the cgroup(s); frees cg. */
 void msb_cgroup_destroy (msb_cgroup *cg);
 /* Same for a cgroup left by a dead runtime, found by id. */
