@@ -3,6 +3,7 @@
 #   make test   everything `make demo` sets up, then every test suite (run as root)
 # and the ones a developer uses:
 #   make build | make image | make unit | make asan | make fuzz | make integration | make bench
+#   make bench-vm
 #   make install (libmsb, msb and the microsandbox Python package) | make python-test
 
 BUILD      ?= build
@@ -13,7 +14,7 @@ FUZZ_SECONDS ?= 10
 IMAGE_DIR  := $(BUILD)/images/busybox
 export MSB_HOME ?= $(HOME)/.microsandbox
 
-.PHONY: all deps build install image demo test unit asan fuzz integration python-test bench bench-python clean
+.PHONY: all deps build install image demo test unit asan fuzz integration python-test bench bench-vm bench-python clean
 
 all: build
 
@@ -71,6 +72,10 @@ python-test: build
 
 bench: image
 	MSB_BUILD=$(abspath $(BUILD)) ./bench/run.sh
+
+# The vm backend against the ns backend: boot, idle memory, exec round trip (bench/vm/run.sh).
+bench-vm: build
+	MSB_BUILD=$(abspath $(BUILD)) ./bench/vm/run.sh
 
 # The Python binding's overhead against the C API (bench/python/run.sh).
 bench-python: build

@@ -41,10 +41,11 @@ load_module (const char *name, msb_error **err)
 }
 
 int
-agent_vm_load_modules (msb_error **err)
+agent_vm_load_modules (const char *list, msb_error **err)
 {
   _msb_cleanup_free_ char *order = NULL;
-  if (msb_read_file_at (AT_FDCWD, MODULES_DIR "/order", 64 * 1024, &order, NULL, err) < 0)
+  _msb_cleanup_free_ char *path = msb_xasprintf ("%s/%s", MODULES_DIR, list);
+  if (msb_read_file_at (AT_FDCWD, path, 64 * 1024, &order, NULL, err) < 0)
     return msb_error_prefix (err, "list of guest modules");
   char *save = NULL;
   for (char *name = strtok_r (order, "\n", &save); name; name = strtok_r (NULL, "\n", &save))

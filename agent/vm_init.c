@@ -9,6 +9,8 @@
  *   msb.root=TAG        virtiofs tag of the root (default msbroot)
  *   msb.port=NAME       virtio-serial port of the host channel (default agent)
  *   msb.debug=1         phase timings on the console
+ *   msb.vols=, msb.vol= volumes and tmpfs mounts (vm_mounts.c)
+ *   msb.net=ADDR/PREFIX,GATEWAY,MTU   the sandbox is networked (vm_net.c)
  * Dotted parameters never reach init's argv or environment, so they are read from
  * /proc/cmdline.
  *
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -39,6 +42,8 @@
 #include "runtime/ns/ns.h"
 
 #define NEWROOT "/newroot"
+#define VOLS "/vols"
+#define MAX_VOLS 64
 #define PORT_TIMEOUT_MS 10000
 #define ROOT_TIMEOUT_MS 5000
 /* Soft limit stays at the kernel's 1024 (select() users); the hard limit is what a sandbox
@@ -53,6 +58,10 @@ typedef struct vm_params
   bool is_debug;
   char root_tag[64];
   char port[64];
+  char vols_tag[64];          /* "" = no volumes share */
+  char net[96];               /* "" = no network */
+  char *vols[MAX_VOLS + 1];   /* msb.vol specs, NULL-terminated */
+  size_t n_vols;
 } vm_params;
 
 static bool vm_active;
@@ -108,6 +117,14 @@ console_stdio (void)
 }
 
 static void
+params_clear (vm_params *p)
+{
+  for (size_t i = 0; i < p->n_vols; i++)
+    free (p->vols[i]);
+  p->n_vols = 0;
+}
+
+static void
 copy_value (char *dst, size_t cap, const char *v, size_t len)
 {
   if (len >= cap)
@@ -139,6 +156,16 @@ read_params (vm_params *p, msb_error **err)
         copy_value (p->root_tag, sizeof p->root_tag, v, strlen (v));
       else if (klen == 8 && strncmp (w, "msb.port", 8) == 0)
         copy_value (p->port, sizeof p->port, v, strlen (v));
+      else if (klen == 7 && strncmp (w, "msb.net", 7) == 0)
+        copy_value (p->net, sizeof p->net, v, strlen (v));
+      else if (klen == 8 && strncmp (w, "msb.vols", 8) == 0)
+        copy_value (p->vols_tag, sizeof p->vols_tag, v, strlen (v));
+      else if (klen == 7 && strncmp (w, "msb.vol", 7) == 0)
+        {
+          if (p->n_vols == MAX_VOLS)
+            return msb_fail (err, MSB_ERR_INVALID_CONFIG, "more than %d mounts", MAX_VOLS);
+          p->vols[p->n_vols++] = msb_xstrdup (v);
+        }
     }
   if (!p->is_msb)
     return msb_fail (err, MSB_ERR_GENERIC,
@@ -171,8 +198,8 @@ mount_root (const vm_params *p, msb_error **err)
 static int
 enter_root (msb_error **err)
 {
-  static const char *const api[] = { "/proc", "/sys", "/dev" };
-  for (size_t i = 0; i < 3; i++)
+  static const char *const api[] = { "/proc", "/sys", "/dev", VOLS };
+  for (size_t i = 0; i < 4; i++)
     umount2 (api[i], MNT_DETACH);
   if (chdir (NEWROOT) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "enter %s", NEWROOT);
@@ -183,10 +210,24 @@ enter_root (msb_error **err)
   return 0;
 }
 
+/* The volumes share, outside the root: only what is bound from it becomes visible. */
+static int
+mount_volumes_share (const vm_params *p, msb_error **err)
+{
+  if (p->vols_tag[0] == '\0')
+    return 0;
+  if (mkdir (VOLS, 0700) < 0 && errno != EEXIST)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create %s", VOLS);
+  if (mount (p->vols_tag, VOLS, "virtiofs", MS_NODEV, NULL) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "mount the volumes (virtiofs tag `%s`)",
+                           p->vols_tag);
+  return 0;
+}
+
 static int
 set_up_root (const vm_params *p, msb_error **err)
 {
-  if (mount_root (p, err) < 0)
+  if (mount_root (p, err) < 0 || mount_volumes_share (p, err) < 0)
     return -1;
   phase ("root mounted");
   _msb_cleanup_close_ int rootfd = open (NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -196,10 +237,18 @@ set_up_root (const vm_params *p, msb_error **err)
    * already in the shared root. */
   if (msb_ns_mount_api_filesystems (rootfd, 0, NULL, err) < 0)
     return msb_error_prefix (err, "set up /dev, /proc and /sys");
-  if (msb_ns_net_setup_loopback (err) < 0)
+  /* The guest's whole cgroup tree is the sandbox's, as the ns backend's cgroup namespace
+   * makes its own: /proc/self/cgroup reads "0::/" once cgroup2 is mounted. Best effort. */
+  mount ("cgroup2", NEWROOT "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  if (agent_vm_mount_volumes (rootfd, p->vols_tag[0] ? VOLS : NULL, p->vols, err) < 0)
     return -1;
-  phase ("api filesystems");
-  return enter_root (err);
+  if (msb_ns_net_setup_loopback (err) < 0 || (p->net[0] && agent_vm_net_configure (p->net, err) < 0))
+    return -1;
+  phase ("api filesystems, network");
+  if (enter_root (err) < 0)
+    return -1;
+  /* /etc/resolv.conf and /etc/hosts from /.msb, read-only, as on the ns backend. */
+  return p->net[0] ? msb_ns_net_bind_files (0, err) : 0;
 }
 
 /* Tells the host why the guest is going down at once (the caller prints it on the console):
@@ -216,9 +265,25 @@ send_boot_error (int port_fd, const msb_error *e)
   agent_channel_free (&ch);
 }
 
+/* The kernel hands init what it did not understand on its command line (HOME, TERM): start
+ * over with the environment the ns backend gives the agent, so /proc/1/environ shows nothing
+ * else. Once, and only while nothing is set up. */
+static void
+clean_environment (void)
+{
+  extern char **environ;
+  static const char path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  if (environ == NULL || environ[0] == NULL || (strcmp (environ[0], path) == 0 && environ[1] == NULL))
+    return;
+  char *const argv[] = { (char *) "/init", NULL };
+  char *const envp[] = { (char *) path, NULL };
+  execve ("/init", argv, envp);
+}
+
 int
 agent_vm_boot (msb_error **err)
 {
+  clean_environment ();
   /* devtmpfs first: it holds /dev/console and the port's node. */
   if (mount_fs ("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, err) < 0)
     return -1;
@@ -226,13 +291,16 @@ agent_vm_boot (msb_error **err)
   if (mount_fs ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0
       || mount_fs ("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, err) < 0)
     return -1;
-  vm_params p;
+  __attribute__ ((cleanup (params_clear))) vm_params p;
   if (read_params (&p, err) < 0)
     return -1;
+  /* The kernel named PID 1 after /init; ps in the sandbox shows the agent as on ns. */
+  prctl (PR_SET_NAME, "msb-agent", 0, 0, 0);
   vm_debug = p.is_debug;
   vm_active = true;
   phase ("init started");
-  if (agent_vm_load_modules (err) < 0)
+  if (agent_vm_load_modules ("order", err) < 0
+      || (p.net[0] && agent_vm_load_modules ("order.net", err) < 0))
     return -1;
   phase ("modules loaded");
   int port = agent_vm_open_port (p.port, PORT_TIMEOUT_MS, err);
@@ -241,7 +309,8 @@ agent_vm_boot (msb_error **err)
   phase ("channel open");
   if (set_up_root (&p, err) < 0)
     {
-      send_boot_error (port, *err);
+      if (err && *err)
+        send_boot_error (port, *err);
       close (port);
       return -1;
     }
@@ -251,6 +320,15 @@ agent_vm_boot (msb_error **err)
     {
       nofile.rlim_max = NOFILE_HARD;
       setrlimit (RLIMIT_NOFILE, &nofile);
+    }
+  /* stdin and stdout on /dev/null as on the ns backend; stderr stays on the console, where
+   * the agent's complaints belong to kernel.log. */
+  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0)
+    {
+      dup2 (null, 0);
+      dup2 (null, 1);
+      close (null);
     }
   char fd[16];
   snprintf (fd, sizeof fd, "%d", port);

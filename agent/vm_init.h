@@ -30,9 +30,19 @@ void agent_vm_set_clock (uint64_t unix_nanos);
  * effort) and powers off. Never returns; if power-off fails the kernel's panic ends QEMU. */
 _Noreturn void agent_vm_power_off (msb_agent *a, int code);
 
+/* ---- vm_mounts.c ---- */
+/* Mounts the msb.vol specs (vm_mounts.c) under `rootfd`; `vols_dir` is where the volumes
+ * share is mounted (NULL: none). */
+int agent_vm_mount_volumes (int rootfd, const char *vols_dir, char *const *specs, msb_error **err);
+
 /* ---- vm_devices.c ---- */
-/* Loads the modules listed, in order, in /lib/modules/msb/order of the initramfs. */
-int agent_vm_load_modules (msb_error **err);
+/* Loads the modules listed, in order, in /lib/modules/msb/<list> of the initramfs: `order`
+ * (virtio-mmio, virtio-serial, virtiofs), `order.net` (virtio-net, beyond those). */
+int agent_vm_load_modules (const char *list, msb_error **err);
+
+/* ---- vm_net.c ---- */
+/* Configures eth0 from an msb.net spec (ADDR/PREFIX,GATEWAY,MTU) with its default route. */
+int agent_vm_net_configure (const char *spec, msb_error **err);
 /* Opens the virtio-serial port named `name` (/dev/vportNpM; udev's /dev/virtio-ports links
  * do not exist here), waiting up to `timeout_ms` for the device to appear. */
 int agent_vm_open_port (const char *name, int timeout_ms, msb_error **err);

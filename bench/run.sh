@@ -18,6 +18,9 @@
 # BENCH_QUIET_WAIT (default 120): seconds to wait for the CPU to go quiet first (the "some"
 # line of /proc/pressure/cpu, avg10 below BENCH_QUIET_PSI, default 5 %); 0 = do not wait.
 set -euo pipefail
+# Benchmarks of the ns backend unless told otherwise (`auto` picks vm on a KVM host);
+# bench/vm compares the two backends itself.
+export MSB_BACKEND="${MSB_BACKEND:-ns}"
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)

@@ -44,6 +44,7 @@ typedef struct cli_create_opts
   bool replace;
   double replace_timeout; /* < 0 = default */
   bool quiet;
+  const char *from_snapshot; /* --from-snapshot: boot from this snapshot instead of an image */
 } cli_create_opts;
 
 /* Consumes one create flag at argv[*i] (advancing *i past its value). Returns 1 when the
@@ -94,6 +95,10 @@ int cli_touch (int argc, char **argv);
 int cli_drain (int argc, char **argv);
 int cli_wait (int argc, char **argv);
 int cli_restart (int argc, char **argv);
+/* Disk snapshots and live modification (cli/snapshot.c, cli/modify.c). */
+int cli_snapshot (int argc, char **argv);
+int cli_modify (int argc, char **argv);
+int cli_doctor (int argc, char **argv);
 
 
 /* Pull / registry verbs (cli/pull.c, cli/registry.c) and the pull progress renderer

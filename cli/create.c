@@ -26,11 +26,20 @@ cli_create (int argc, char **argv)
         }
       image = argv[i];
     }
-  if (image == NULL)
-    return cli_failf (1, "create: an image is required (msb create [flags] IMAGE)");
   msb_error *err = NULL;
-  if (msb_config_set_image (o.cfg, image, &err) < 0)
-    return cli_fail (err, 1);
+  int bad = 0;
+  if (image == NULL && o.from_snapshot == NULL)
+    bad = cli_failf (1, "create: an image is required (msb create [flags] IMAGE)");
+  else if (image && o.from_snapshot)
+    bad = cli_failf (1, "create: IMAGE and --from-snapshot are mutually exclusive (a snapshot "
+                        "boots its own image)");
+  else if (image && msb_config_set_image (o.cfg, image, &err) < 0)
+    bad = cli_fail (err, 1);
+  if (bad)
+    {
+      msb_config_free (o.cfg);
+      return bad;
+    }
   char generated[32];
   if (o.name == NULL)
     {
@@ -42,18 +51,23 @@ cli_create (int argc, char **argv)
   msb_ctx *ctx = cli_ctx ();
   if (ctx == NULL)
     return 1;
-  if (cli_pull_for_create (ctx, o.cfg) < 0) /* progress bars while an image downloads */
+  /* Progress bars while an image downloads; a snapshot's image is pulled by the create. */
+  if (image && cli_pull_for_create (ctx, o.cfg) < 0)
     {
       msb_config_free (o.cfg);
       msb_ctx_close (ctx);
       return 1;
     }
   msb_sandbox *sb = NULL;
-  unsigned flags = MSB_SANDBOX_DETACHED | (o.replace ? MSB_SANDBOX_REPLACE : 0);
+  msb_create_opts co = {
+    .size = sizeof co,
+    .flags = MSB_SANDBOX_DETACHED | (o.replace ? MSB_SANDBOX_REPLACE : 0),
+    .has_replace_grace = o.replace_timeout >= 0,
+    .replace_grace_ms = o.replace_timeout < 0 ? 0 : (int) (o.replace_timeout * 1000),
+    .snapshot = o.from_snapshot,
+  };
   int status = 0;
-  if (msb_sandbox_create (ctx, o.name, o.cfg, flags,
-                          o.replace_timeout < 0 ? -1 : (int) (o.replace_timeout * 1000), &sb, &err)
-      < 0)
+  if (msb_sandbox_create_ex (ctx, o.name, o.cfg, &co, &sb, &err) < 0)
     status = cli_fail (err, 1);
   else
     {

@@ -6,6 +6,7 @@
  *   --script NAME=BODY            /.msb/scripts/NAME
  *   --init auto|PATH              a custom init as PID 1
  *   --root-disk SIZE              bound the writable layer (also --upper-size)
+ *   --from-snapshot NAME|PATH     boot from a disk snapshot (its image and writable layer)
  *   --copy, --copy-file, --copy-dir HOST:GUEST, --mkdir PATH, --rm PATH   patches
  * Each is a thin translation to an msb_config setter; errors name the flag. */
 #include <stdio.h>
@@ -22,6 +23,7 @@ static const char help[] =
     "      --script NAME=BODY     add /.msb/scripts/NAME (on PATH in the sandbox)\n"
     "      --init auto|PATH       run a custom init as PID 1 after the agent's setup\n"
     "      --root-disk SIZE       bound the writable layer to SIZE (ENOSPC inside beyond it)\n"
+    "      --from-snapshot NAME|PATH  boot from a disk snapshot instead of IMAGE\n"
     "      --copy HOST:GUEST      patch: copy a host file or directory into the sandbox\n"
     "      --copy-file HOST:GUEST, --copy-dir HOST:GUEST   the same, for one kind only\n"
     "      --mkdir PATH           patch: create a directory\n"
@@ -229,6 +231,8 @@ cli_create_fs_flag (cli_create_opts *o, int argc, char **argv, int *i)
       msb_config_set_upper_size_mib (o->cfg, mib, &err);
       return applied (err);
     }
+  if ((v = value_of (argc, argv, i, NULL, "--from-snapshot", &m)), m)
+    return v ? (o->from_snapshot = v, 1) : bad (flag, v, "a snapshot name or path is required");
   if ((v = value_of (argc, argv, i, NULL, "--copy", &m)), m)
     return v ? copy_flag (o->cfg, flag, v, 0) : bad (flag, v, "a value is required");
   if ((v = value_of (argc, argv, i, NULL, "--copy-file", &m)), m)

@@ -1,4 +1,5 @@
-/* `msb ls`: sandboxes, newest first, as a table or JSON (API.md §2). */
+/* `msb ls`: sandboxes, newest first, as a table or JSON (API.md §2); `--label K=V` (or
+ * `--label K`, the key present) selects by the stored labels, all given ones must match. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,29 @@ json_status (msb_sandbox_status s)
   return (unsigned) s < 7 ? names[s] : "Unknown";
 }
 
+#define MAX_SELECTORS 32
+
+/* Whether the stored labels of `i` match every selector ("K=V" or "K"). */
+static bool
+labels_match (const msb_sandbox_info *i, char **selectors, size_t n)
+{
+  if (n == 0)
+    return true;
+  json_t *cfg = json_loads (msb_sandbox_info_config_json (i), 0, NULL);
+  json_t *labels = json_object_get (cfg, "labels");
+  bool ok = true;
+  for (size_t k = 0; ok && k < n; k++)
+    {
+      const char *eq = strchr (selectors[k], '=');
+      char *key = eq ? strndup (selectors[k], (size_t) (eq - selectors[k])) : strdup (selectors[k]);
+      const char *have = json_string_value (json_object_get (labels, key));
+      ok = have && (eq == NULL || strcmp (have, eq + 1) == 0);
+      free (key);
+    }
+  json_decref (cfg);
+  return ok;
+}
+
 static bool
 wanted (const msb_sandbox_info *i, bool running, bool stopped)
 {
@@ -27,8 +51,20 @@ int
 cli_ls (int argc, char **argv)
 {
   bool json = false, quiet = false, running = false, stopped = false;
+  char *selectors[MAX_SELECTORS];
+  size_t n_selectors = 0;
   for (int i = 1; i < argc; i++)
     {
+      if (strcmp (argv[i], "--label") == 0 && i + 1 < argc && n_selectors < MAX_SELECTORS)
+        {
+          selectors[n_selectors++] = argv[++i];
+          continue;
+        }
+      if (strncmp (argv[i], "--label=", 8) == 0 && n_selectors < MAX_SELECTORS)
+        {
+          selectors[n_selectors++] = argv[i] + 8;
+          continue;
+        }
       if (strcmp (argv[i], "--format") == 0 && i + 1 < argc)
         json = strcmp (argv[++i], "json") == 0;
       else if (strcmp (argv[i], "--format=json") == 0)
@@ -58,7 +94,7 @@ cli_ls (int argc, char **argv)
     printf ("%-24s %-32s %-10s %s\n", "NAME", "IMAGE", "STATUS", "CREATED");
   for (size_t i = 0; i < n; i++)
     {
-      if (!wanted (list[i], running, stopped))
+      if (!wanted (list[i], running, stopped) || !labels_match (list[i], selectors, n_selectors))
         continue;
       char created[32];
       cli_rfc3339 (msb_sandbox_info_created_at (list[i]), created, sizeof created);

@@ -39,11 +39,15 @@ static const verb verbs[] = {
   { "cp", "copy", cli_cp, "copy files between a sandbox and the host (NAME:/path ↔ path)", false },
   { "volume", "vol", cli_volume, "manage named volumes (create, ls, inspect, rm)", false },
   { "volumes", "vols", NULL, "list volumes (= volume ls)", false },
+  { "snapshot", "snap", cli_snapshot, "disk snapshots of stopped sandboxes (create, ls, inspect, verify, rm, reindex)", false },
+  { "snapshots", NULL, NULL, "list snapshots (= snapshot ls)", false },
+  { "modify", "mod", cli_modify, "change a sandbox's resources and config (live where possible)", false },
   { "registry", NULL, cli_registry, "registry credentials (login, logout, ls)", false },
   { "images", NULL, NULL, "list cached images (= image ls)", false },
   { "rmi", NULL, NULL, "remove cached images (= image rm)", false },
   { "save", NULL, NULL, "save images to an archive (= image save)", false },
   { "load", NULL, NULL, "load an image archive (= image load)", false },
+  { "doctor", "info", cli_doctor, "what this host supports, and which backend `auto` picks", false },
   { "sandbox", NULL, cli_sandbox, "internal: per-sandbox runtime process", true },
 };
 
@@ -117,6 +121,16 @@ main (int argc, char **argv)
         args[k + 1] = vargv[k];
       args[vargc + 1] = NULL;
       return cli_volume (vargc + 1, args);
+    }
+  if (strcmp (cmd, "snapshots") == 0)
+    {
+      char *args[vargc + 2];
+      args[0] = "snapshot";
+      args[1] = "ls";
+      for (int k = 1; k < vargc; k++)
+        args[k + 1] = vargv[k];
+      args[vargc + 1] = NULL;
+      return cli_snapshot (vargc + 1, args);
     }
   if (strcmp (cmd, "rmi") == 0)
     return image_alias ("rm", vargc, vargv);

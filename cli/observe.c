@@ -180,6 +180,26 @@ config_of (const msb_sandbox_info *i)
   return c ? c : json_object ();
 }
 
+/* The published ports of a config, docker-style: ["127.0.0.1:8080->80/tcp", …]. */
+static json_t *
+ports_of (json_t *config)
+{
+  json_t *out = json_array ();
+  size_t i;
+  json_t *p;
+  json_array_foreach (json_object_get (json_object_get (config, "network"), "ports"), i, p)
+  {
+    const char *bind = json_string_value (json_object_get (p, "host_bind"));
+    const char *proto = json_string_value (json_object_get (p, "protocol"));
+    char text[96];
+    snprintf (text, sizeof text, strchr (bind ? bind : "", ':') ? "[%s]:%lld->%lld/%s" : "%s:%lld->%lld/%s",
+              bind ? bind : "127.0.0.1", (long long) json_integer_value (json_object_get (p, "host_port")),
+              (long long) json_integer_value (json_object_get (p, "guest_port")), proto ? proto : "tcp");
+    json_array_append_new (out, json_string (text));
+  }
+  return out;
+}
+
 int
 cli_ps (int argc, char **argv)
 {
@@ -221,12 +241,13 @@ cli_ps (int argc, char **argv)
       const char *shell = json_string_value (json_object_get (json_object_get (c, "runtime"), "shell"));
       const char *status = msb_sandbox_status_name (msb_sandbox_info_status (list[i]));
       const char *image = msb_sandbox_info_image (list[i]);
+      json_t *ports = ports_of (c);
       if (json)
-        json_array_append_new (arr, json_pack ("{s:s, s:s, s:s?, s:s?, s:I, s:I, s:I, s:I, s:n, s:[]}",
+        json_array_append_new (arr, json_pack ("{s:s, s:s, s:s?, s:s?, s:I, s:I, s:I, s:I, s:n, s:O}",
                                                "name", name, "status", status, "image", image,
                                                "command", shell, "cpus", cpus, "max_cpus", max_cpus,
                                                "memory_mib", mem, "max_memory_mib", max_mem, "thp",
-                                               "ports"));
+                                               "ports", ports));
       else if (quiet)
         puts (name);
       else
@@ -234,9 +255,18 @@ cli_ps (int argc, char **argv)
           char cpu_s[32], mem_s[32];
           snprintf (cpu_s, sizeof cpu_s, "%lld/%lld", (long long) cpus, (long long) max_cpus);
           snprintf (mem_s, sizeof mem_s, "%lld/%lldM", (long long) mem, (long long) max_mem);
+          char port_s[256] = "";
+          size_t k;
+          json_t *pv;
+          json_array_foreach (ports, k, pv)
+          {
+            size_t used = strlen (port_s);
+            snprintf (port_s + used, sizeof port_s - used, "%s%s", k ? "," : "", json_string_value (pv));
+          }
           printf ("%-24s %-28s %-16s %-7s %-11s %-9s %s\n", name, image ? image : "-",
-                  shell ? shell : "-", cpu_s, mem_s, status, "-");
+                  shell ? shell : "-", cpu_s, mem_s, status, *port_s ? port_s : "-");
         }
+      json_decref (ports);
       json_decref (c);
     }
   if (json)

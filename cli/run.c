@@ -21,12 +21,15 @@ generated_name (void)
   return name;
 }
 
-/* argv of the command: entrypoint (config, else image) + (user command, else config/image CMD). */
+/* argv of the command: entrypoint (config, else image) + (user command, else config/image CMD).
+ * `image` names the cached image (a reference, or a snapshot's manifest digest). */
 static char **
-resolve_command (msb_ctx *ctx, const msb_config *cfg, char **user_cmd, int n_user)
+resolve_command (msb_ctx *ctx, const msb_config *cfg, const char *image, char **user_cmd,
+                 int n_user)
 {
   msb_image_info *img = NULL;
-  msb_image_get (ctx, msb_config_get_image (cfg), &img, NULL);
+  if (image)
+    msb_image_get (ctx, image, &img, NULL);
   const char *const *ep = msb_config_get_entrypoint (cfg);
   if (ep == NULL && img)
     ep = msb_image_info_entrypoint (img);
@@ -49,11 +52,32 @@ resolve_command (msb_ctx *ctx, const msb_config *cfg, char **user_cmd, int n_use
 }
 
 static void
+free_str (char **s)
+{
+  free (*s);
+}
+#define _msb_cli_snapshot_image_ __attribute__ ((cleanup (free_str)))
+
+static void
 free_argv (char **v)
 {
   for (char **p = v; p && *p; p++)
     free (*p);
   free (v);
+}
+
+static int
+create_sandbox (msb_ctx *ctx, const char *name, cli_create_opts *o, unsigned flags,
+                msb_sandbox **sb, msb_error **err)
+{
+  msb_create_opts co = {
+    .size = sizeof co,
+    .flags = flags,
+    .has_replace_grace = o->replace_timeout >= 0,
+    .replace_grace_ms = o->replace_timeout < 0 ? 0 : (int) (o->replace_timeout * 1000),
+    .snapshot = o->from_snapshot,
+  };
+  return msb_sandbox_create_ex (ctx, name, o->cfg, &co, sb, err);
 }
 
 /* `run -d`: the command is the sandbox's main command; the sandbox stops when it exits. */
@@ -64,9 +88,7 @@ run_detached (msb_ctx *ctx, const char *name, cli_create_opts *o, unsigned flags
   msb_error *err = NULL;
   msb_sandbox *sb = NULL;
   if (msb_config_set_main_command (o->cfg, cmd, &err) < 0
-      || msb_sandbox_create (ctx, name, o->cfg, flags | MSB_SANDBOX_DETACHED,
-                             o->replace_timeout < 0 ? -1 : (int) (o->replace_timeout * 1000), &sb, &err)
-             < 0)
+      || create_sandbox (ctx, name, o, flags | MSB_SANDBOX_DETACHED, &sb, &err) < 0)
     return cli_fail (err, MSB_EXIT_MSB_FAILED);
   msb_sandbox_close (sb);
   puts (name);
@@ -116,18 +138,35 @@ cli_run (int argc, char **argv)
       else
         image = argv[i];
     }
-  if (image == NULL)
+  if (image == NULL && o.from_snapshot == NULL)
     return usage ();
+  if (image && o.from_snapshot)
+    return cli_failf (MSB_EXIT_MSB_FAILED, "run: IMAGE and --from-snapshot are mutually exclusive");
   msb_error *err = NULL;
-  if (msb_config_set_image (o.cfg, image, &err) < 0)
+  if (image && msb_config_set_image (o.cfg, image, &err) < 0)
     return cli_fail (err, MSB_EXIT_MSB_FAILED);
   char **user_cmd = i < argc ? argv + i + 1 : NULL;
   int n_user = i < argc ? argc - i - 1 : 0;
   msb_ctx *ctx = cli_ctx ();
   if (ctx == NULL)
     return MSB_EXIT_MSB_FAILED;
-  /* The command comes from the image config: pull it first when it is not cached. */
-  if (cli_pull_for_create (ctx, o.cfg) < 0)
+  /* The command comes from the image config: pull it first when it is not cached. A
+   * snapshot's image is its pinned manifest (pulled by the create when missing). */
+  _msb_cli_snapshot_image_ char *snap_image = NULL;
+  if (o.from_snapshot)
+    {
+      msb_snapshot *snap = NULL;
+      if (msb_snapshot_open (ctx, o.from_snapshot, &snap, &err) < 0)
+        {
+          msb_config_free (o.cfg);
+          msb_ctx_close (ctx);
+          return cli_fail (err, MSB_EXIT_MSB_FAILED);
+        }
+      const char *d = msb_snapshot_image_manifest_digest (snap);
+      snap_image = d ? strdup (d) : NULL;
+      msb_snapshot_free (snap);
+    }
+  else if (cli_pull_for_create (ctx, o.cfg) < 0)
     {
       msb_config_free (o.cfg);
       msb_ctx_close (ctx);
@@ -141,14 +180,12 @@ cli_run (int argc, char **argv)
   unsigned flags = o.replace ? MSB_SANDBOX_REPLACE : 0;
   msb_sandbox *sb = NULL;
   int status;
-  char **cmd = resolve_command (ctx, o.cfg, user_cmd, n_user);
+  char **cmd = resolve_command (ctx, o.cfg, o.from_snapshot ? snap_image : image, user_cmd, n_user);
   if (cmd[0] == NULL)
     status = cli_failf (MSB_EXIT_MSB_FAILED, "no command given and the image has no ENTRYPOINT or CMD");
   else if (detach)
     status = run_detached (ctx, name, &o, flags, (const char *const *) cmd);
-  else if (msb_sandbox_create (ctx, name, o.cfg, flags,
-                               o.replace_timeout < 0 ? -1 : (int) (o.replace_timeout * 1000), &sb, &err)
-           < 0)
+  else if (create_sandbox (ctx, name, &o, flags, &sb, &err) < 0)
     status = cli_fail (err, MSB_EXIT_MSB_FAILED);
   else
     {

@@ -41,6 +41,7 @@ static const char *const kind_codes[] = {
   [MSB_ERR_SNAPSHOT_MIGRATION] = "snapshot-migration",
   [MSB_ERR_CLOUD_HTTP] = "cloud-http",
   [MSB_ERR_INVALID_ARGUMENT] = "invalid-argument",
+  [MSB_ERR_SNAPSHOT_NOT_FOUND] = "snapshot-not-found",
 };
 
 #define N_KINDS (sizeof (kind_codes) / sizeof (kind_codes[0]))

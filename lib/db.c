@@ -72,6 +72,25 @@ static const char *const migrations[] = {
   "  size_mib INTEGER,"
   "  labels_json TEXT NOT NULL DEFAULT '{}',"
   "  created_at INTEGER NOT NULL);",
+  /* 3: the snapshot index (the artifacts themselves are directories, keyed here by path) */
+  "CREATE TABLE snapshots ("
+  "  path TEXT PRIMARY KEY,"
+  "  digest TEXT NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  parent_digest TEXT,"
+  "  scope TEXT NOT NULL,"
+  "  image_ref TEXT,"
+  "  manifest_digest TEXT,"
+  "  state_kind TEXT NOT NULL,"
+  "  format TEXT,"
+  "  fstype TEXT,"
+  "  size_bytes INTEGER NOT NULL DEFAULT 0,"
+  "  source_sandbox TEXT,"
+  "  labels_json TEXT NOT NULL DEFAULT '{}',"
+  "  created_at INTEGER NOT NULL,"
+  "  indexed_at INTEGER NOT NULL);"
+  "CREATE INDEX snapshots_by_name ON snapshots(name, created_at);"
+  "CREATE INDEX snapshots_by_digest ON snapshots(digest);",
 };
 
 #define N_MIGRATIONS ((int) (sizeof migrations / sizeof migrations[0]))

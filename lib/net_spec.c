@@ -309,15 +309,17 @@ msb_net_normalize_domain (const char *s)
       out[i] = c;
       if (c == '.')
         {
-          if (label == 0)
+          /* Empty labels and labels starting or ending with '-' (RFC 1123). */
+          if (label == 0 || out[i - 1] == '-')
             return free (out), NULL;
           label = 0;
           continue;
         }
-      if (!(isalnum ((unsigned char) c) || c == '-' || c == '_') || ++label > 63)
+      if (!(isalnum ((unsigned char) c) || c == '-' || c == '_') || ++label > 63
+          || (label == 1 && c == '-'))
         return free (out), NULL;
     }
-  if (label == 0)
+  if (label == 0 || out[len - 1] == '-')
     return free (out), NULL;
   return out;
 }

@@ -19,6 +19,8 @@
 #include "lib/image/store_lock.h"
 #include "lib/image_acquire.h"
 #include "lib/internal.h"
+#include "lib/sandbox_locked.h"
+#include "lib/snapshot_boot.h"
 #include "lib/spawn.h"
 #include "lib/state.h"
 #include "lib/volume_mounts.h"
@@ -299,7 +301,7 @@ replace_existing (msb_ctx *ctx, const char *name, int grace_ms, msb_error **err)
 
 static int
 insert_record (msb_ctx *ctx, const char *name, const msb_config *cfg, const msb_image *img,
-               const char *backend, msb_error **err)
+               const char *backend, int *slot_out, msb_error **err)
 {
   _msb_cleanup_free_ char *config = msb_config_to_json_named (cfg, name);
   _msb_cleanup_free_ char *labels = labels_json (cfg);
@@ -318,13 +320,14 @@ insert_record (msb_ctx *ctx, const char *name, const msb_config *cfg, const msb_
       msb_state_delete (&ctx->db, name, NULL);
       return msb_fail_errno (err, saved, MSB_ERR_IO, "create `%s/%s`", ctx->home.root, dir);
     }
+  *slot_out = slot;
   return 0;
 }
 
 static int
 create_locked (msb_ctx *ctx, const char *name, const msb_config *cfg, unsigned flags,
-               int replace_grace_ms, const msb_image *img, const char *backend, msb_sandbox **out,
-               msb_error **err)
+               int replace_grace_ms, const msb_image *img, const char *backend,
+               const msb_snapshot_source *snap, msb_sandbox **out, msb_error **err)
 {
   bool exists = false;
   int r;
@@ -337,8 +340,15 @@ create_locked (msb_ctx *ctx, const char *name, const msb_config *cfg, unsigned f
                      "sandbox `%s` already exists (remove it or create with replace)", name);
   if (exists && replace_existing (ctx, name, replace_grace_ms, err) < 0)
     return -1;
-  if (insert_record (ctx, name, cfg, img, backend, err) < 0)
+  int slot = 0;
+  if (insert_record (ctx, name, cfg, img, backend, &slot, err) < 0)
     return -1;
+  /* A sandbox made from a snapshot starts with a copy of its writable layer. */
+  if (snap && msb_snapshot_source_install (ctx, snap, name, slot, err) < 0)
+    {
+      remove_locked (ctx, name, NULL);
+      return -1;
+    }
   if (boot_and_connect (ctx, name, cfg->shell, flags, out, err) == 0)
     return 0;
   /* A failed create leaves no trace. */
@@ -373,7 +383,17 @@ msb_sandbox_create_ex (msb_ctx *ctx, const char *name, const msb_config *cfg,
     memcpy (&co, opts, opts->size < sizeof co ? opts->size : sizeof co);
   unsigned flags = co.flags;
   int replace_grace_ms = co.has_replace_grace ? co.replace_grace_ms : -1;
-  if (msb_sandbox_name_validate (name, err) < 0 || msb_config_validate (cfg, err) < 0)
+  if (msb_sandbox_name_validate (name, err) < 0)
+    return -1;
+  /* From a snapshot: its pinned image, and (below) a copy of its writable layer. */
+  _msb_cleanup_snapshot_source_ msb_snapshot_source snap = { 0 };
+  if (co.snapshot)
+    {
+      if (msb_snapshot_source_open (ctx, co.snapshot, cfg, &snap, err) < 0)
+        return msb_error_prefix (err, "create sandbox `%s`", name);
+      cfg = snap.cfg;
+    }
+  if (msb_config_validate (cfg, err) < 0)
     return -1;
   const msb_backend *backend;
   if (msb_backend_select (cfg->backend, &backend, err) < 0 || backend->probe (err) < 0)
@@ -394,8 +414,8 @@ msb_sandbox_create_ex (msb_ctx *ctx, const char *name, const msb_config *cfg,
     }
   _cleanup_lifecycle_lock_ lifecycle_lock lock = lock_lifecycle (ctx, name, err);
   int r = lock.fd < 0 ? -1
-                      : create_locked (ctx, name, cfg, flags, replace_grace_ms, &img, backend->name, out,
-                                    err);
+                      : create_locked (ctx, name, cfg, flags, replace_grace_ms, &img, backend->name,
+                                       co.snapshot ? &snap : NULL, out, err);
   msb_image_clear (&img);
   if (r < 0)
     msb_volumes_undo_create (ctx, &volumes);
@@ -530,6 +550,40 @@ msb_sandbox_remove_force (msb_ctx *ctx, const char *name, int timeout_ms, msb_er
     r = remove_locked (ctx, name, err);
   msb_sandbox_row_clear (&row);
   return r;
+}
+
+/* ---- locked operations of other modules (lib/sandbox_locked.h) ---- */
+
+int
+msb_sandbox_with_lock (msb_ctx *ctx, const char *name, msb_sandbox_locked_fn fn, void *data,
+                       msb_error **err)
+{
+  _cleanup_lifecycle_lock_ lifecycle_lock lock = { ctx, name, -1 };
+  msb_sandbox_row row = { 0 };
+  bool live = false;
+  int r = with_live_row (ctx, name, &lock, &row, &live, err);
+  if (r == 0)
+    r = fn (ctx, &row, live, data, err);
+  msb_sandbox_row_clear (&row);
+  return r;
+}
+
+int
+msb_sandbox_restart_locked (msb_ctx *ctx, const msb_sandbox_row *row, msb_error **err)
+{
+  if (status_is_live (row->status) && msb_runtime_is_alive (&ctx->home, row->name)
+      && stop_locked (ctx, row, DEFAULT_STOP_MS, err) < 0)
+    return msb_error_prefix (err, "restart sandbox `%s`", row->name);
+  msb_sandbox_row fresh = { 0 };
+  if (read_row (ctx, row->name, &fresh, err) < 0)
+    return -1;
+  _msb_cleanup_free_ char *shell = shell_of (fresh.config_json);
+  msb_sandbox_row_clear (&fresh);
+  msb_sandbox *sb = NULL;
+  if (boot_and_connect (ctx, row->name, shell, MSB_SANDBOX_DETACHED, &sb, err) < 0)
+    return msb_error_prefix (err, "restart sandbox `%s`", row->name);
+  msb_sandbox_close (sb);
+  return 0;
 }
 
 /* ---- handles ---- */

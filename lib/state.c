@@ -427,6 +427,28 @@ msb_state_set_status (msb_db *db, const char *name, msb_sandbox_status status, m
 }
 
 int
+msb_state_set_config (msb_db *db, const char *name, const char *config_json,
+                      const char *labels_json, msb_error **err)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db,
+                      "UPDATE sandboxes SET config_json = ?1, labels_json = ?2, updated_at = ?3"
+                      " WHERE name = ?4",
+                      &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, config_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (st, 2, labels_json, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (st, 3, msb_now_ms ());
+  sqlite3_bind_text (st, 4, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return msb_db_fail (db, err, "update sandbox config");
+  if (sqlite3_changes (db->handle) == 0)
+    return msb_fail (err, MSB_ERR_SANDBOX_NOT_FOUND, "sandbox `%s` not found", name);
+  return 0;
+}
+
+int
 msb_state_delete (msb_db *db, const char *name, msb_error **err)
 {
   _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;

@@ -59,6 +59,9 @@ int msb_state_insert (msb_db *db, const char *name, const char *config_json, boo
 int msb_state_set_status (msb_db *db, const char *name, msb_sandbox_status status,
                           msb_error **err);
 int msb_state_delete (msb_db *db, const char *name, msb_error **err);
+/* Replaces the stored config JSON and labels of a record (modify). */
+int msb_state_set_config (msb_db *db, const char *name, const char *config_json,
+                          const char *labels_json, msb_error **err);
 
 /* Runs: begin (status starting), ready (running), end (terminal status + outcome). */
 int msb_state_run_begin (msb_db *db, const char *name, int pid, uint64_t pid_start,

@@ -34,9 +34,18 @@ typedef struct msb_backend
   int (*sample) (msb_runtime *rt, msb_cgroup_sample *s, msb_error **err);
   /* Releases what boot created (cgroups, …) after the sandbox is gone. */
   void (*cleanup) (msb_runtime *rt);
+  /* Optional: adds what the backend knows about a failed boot (boot or the wait for
+   * core.ready) to *err — the vm backend appends the guest console's last lines. */
+  void (*explain_boot_failure) (msb_runtime *rt, msb_error **err);
+  /* Optional: live resize of the running sandbox to `cpus` and `memory_bytes` (0 = keep),
+   * filling what is enforced afterwards. NULL = the backend cannot (modify() then needs a
+   * restart). */
+  int (*resize) (msb_runtime *rt, unsigned cpus, uint64_t memory_bytes, unsigned *actual_cpus,
+                 uint64_t *actual_memory, msb_error **err);
 } msb_backend;
 
 extern const msb_backend msb_backend_ns;
+extern const msb_backend msb_backend_vm;
 
 /* Removes what a dead runtime of sandbox `name` may have left behind (cgroups, sockets,
  * processes). Safe to call when nothing is left. */

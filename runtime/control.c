@@ -45,9 +45,10 @@ conn_free (control_conn *c)
 }
 
 static json_t *
-dispatch (msb_control *ctl, const char *op)
+dispatch (msb_control *ctl, const json_t *req)
 {
   int r = -1;
+  const char *op = req ? json_string_value (json_object_get (req, "op")) : NULL;
   if (op == NULL)
     return json_pack ("{s:b, s:s}", "ok", 0, "error", "missing `op`");
   if (strcmp (op, "status") == 0)
@@ -61,6 +62,13 @@ dispatch (msb_control *ctl, const char *op)
     r = ctl->ops.detach (ctl->ops.data);
   else if (strcmp (op, "stop-when-unused") == 0)
     r = ctl->ops.stop_when_unused (ctl->ops.data);
+  else if (strcmp (op, "resize") == 0 && ctl->ops.resize)
+    {
+      json_t *reply = json_object ();
+      r = ctl->ops.resize (ctl->ops.data, req, reply);
+      json_object_set_new (reply, "ok", json_boolean (r == 0));
+      return reply;
+    }
   else
     return json_pack ("{s:b, s:s}", "ok", 0, "error", "unknown op");
   return json_pack ("{s:b}", "ok", r == 0);
@@ -70,7 +78,7 @@ static void
 handle_request (control_conn *c, const char *line)
 {
   json_t *req = json_loads (line, 0, NULL);
-  json_t *resp = dispatch (c->ctl, req ? json_string_value (json_object_get (req, "op")) : NULL);
+  json_t *resp = dispatch (c->ctl, req);
   json_decref (req);
   char *text = json_dumps (resp, JSON_COMPACT);
   json_decref (resp);

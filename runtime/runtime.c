@@ -138,6 +138,8 @@ bootstrap_msg (const msb_runtime *rt, msb_msg *m)
   if (m->u.bootstrap.user && *m->u.bootstrap.user == '\0')
     m->u.bootstrap.user = NULL;
   m->u.bootstrap.clock_unix_nanos = msb_now_realtime_ns ();
+  /* The ns backend sets it from outside; a vm guest sets its own. */
+  m->u.bootstrap.hostname = rt->hostname;
   msb_runtime_init_bootstrap (rt, &m->u.bootstrap); /* custom init handoff (init_handoff.c) */
 }
 
@@ -158,6 +160,21 @@ agent_refused (const msb_frame *f, msb_error **err)
                   m.u.error.message ? m.u.error.message : "the agent refused the bootstrap");
   msb_msg_clear (&m);
   return r;
+}
+
+/* The agent's own boot timings (guest CLOCK_BOOTTIME: on the vm backend they include the
+ * guest kernel's boot) for runtime.log and the benchmarks. */
+static void
+log_ready_times (const msb_frame *f)
+{
+  msb_msg m;
+  msb_proto_error_kind perr = MSB_PERR_NONE;
+  char reason[64];
+  if (msb_msg_decode (f->body, f->body_len, &m, &perr, reason, sizeof reason) == 0)
+    msb_rtlog (MSB_RT_INFO, "agent ready: started at %.1f ms, bootstrapped at %.1f ms, ready at %.1f ms (sandbox clock)",
+               (double) m.u.ready.boot_time_ns / 1e6, (double) m.u.ready.init_time_ns / 1e6,
+               (double) m.u.ready.ready_time_ns / 1e6);
+  msb_msg_clear (&m);
 }
 
 /* Sends core.bootstrap and reads frames until core.ready, bounded by READY_TIMEOUT_MS. The
@@ -186,6 +203,7 @@ handshake_agent (msb_runtime *rt, msb_buf *ready, msb_error **err)
           msb_msg_peek_type (f.body, f.body_len, &type);
           if (type == MSB_MSG_READY)
             {
+              log_ready_times (&f);
               msb_buf_append (ready, in.data, used);
               return 0;
             }
@@ -303,6 +321,10 @@ stop_sandbox (msb_runtime *rt)
     }
   if (rt->backend && rt->backend->cleanup)
     rt->backend->cleanup (rt);
+  /* With the sandbox gone its network goes too, before the end of the run is recorded: the
+   * published ports are free again by the time anyone sees the sandbox stopped. */
+  msb_net_free (rt->net);
+  rt->net = NULL;
 }
 
 static void
@@ -375,6 +397,15 @@ boot_phase (const char *what)
   msb_rtlog (MSB_RT_DEBUG, "boot: %s at %.2f ms", what, (double) (msb_now_mono_ns () - boot_t0) / 1e6);
 }
 
+/* The backend adds what it knows (the vm backend: the guest console's last lines). */
+static int
+boot_failed (msb_runtime *rt, msb_error **err)
+{
+  if (rt->backend->explain_boot_failure)
+    rt->backend->explain_boot_failure (rt, err);
+  return msb_error_prefix (err, "boot sandbox `%s`", rt->name);
+}
+
 static int
 boot (msb_runtime *rt, msb_rt_serve *s, const msb_runtime_opts *opts, int *ready_fd,
       msb_error **err)
@@ -391,13 +422,11 @@ boot (msb_runtime *rt, msb_rt_serve *s, const msb_runtime_opts *opts, int *ready
   if (msb_net_create (rt, &rt->net, err) < 0)
     return msb_error_prefix (err, "network of sandbox `%s`", rt->name);
   if (rt->backend->boot (rt, err) < 0)
-    return msb_error_prefix (err, "boot sandbox `%s`", rt->name);
+    return boot_failed (rt, err);
   boot_phase ("agent executing");
-  if (rt->net && msb_net_start (rt->net, err) < 0)
-    return msb_error_prefix (err, "network of sandbox `%s`", rt->name);
   _msb_cleanup_buf_ msb_buf ready = MSB_BUF_INIT;
   if (handshake_agent (rt, &ready, err) < 0)
-    return msb_error_prefix (err, "boot sandbox `%s`", rt->name);
+    return boot_failed (rt, err);
   boot_phase ("agent ready");
   int agent_listen = -1, control_listen = -1;
   if (publish_sockets (rt, &agent_listen, &control_listen, err) < 0)
@@ -410,6 +439,9 @@ boot (msb_runtime *rt, msb_rt_serve *s, const msb_runtime_opts *opts, int *ready
     return -1;
   if (msb_rt_serve_attach (s, agent_listen, control_listen, ready.data, ready.len, err) < 0)
     return -1;
+  /* The network engine runs in the same loop (net/net.h). */
+  if (rt->net && msb_net_start (rt->net, &s->loop, err) < 0)
+    return msb_error_prefix (err, "network of sandbox `%s`", rt->name);
   msb_exec_log_system (s->log, "--- sandbox started ---");
   if (msb_state_run_ready (&rt->db, rt->name, rt->run_id, err) < 0)
     return -1;
@@ -424,9 +456,11 @@ static void
 fail_boot (msb_runtime *rt, msb_rt_serve *serve, int *ready_fd, const msb_error *err)
 {
   msb_rtlog (MSB_RT_ERROR, "%s", msb_error_get_message (err));
-  report_ready (ready_fd, err);
   if (rt->live_lock_fd < 0)
-    return;
+    {
+      report_ready (ready_fd, err);
+      return;
+    }
   write_boot_error (rt, err);
   stop_sandbox (rt);
   if (rt->run_id)
@@ -436,6 +470,9 @@ fail_boot (msb_runtime *rt, msb_rt_serve *serve, int *ready_fd, const msb_error 
     msb_rt_serve_close (serve);
   msb_exec_log_close (serve->log);
   unpublish_sockets (rt);
+  /* Last: when the creator hears of the failure, the sandbox is stopped and its processes
+   * gone (a VM's QEMU and virtiofsd take a moment), so a retry does not find it running. */
+  report_ready (ready_fd, err);
 }
 
 int

@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "proto/proto.h"
+#include "runtime/resize.h"
 #include "runtime/rtlog.h"
 
 #define NS_PER_MS 1000000ull
@@ -327,7 +328,7 @@ msb_rt_serve_attach (msb_rt_serve *s, int agent_listen_fd, int control_listen_fd
       < 0)
     return -1;
   msb_control_ops ops = { s, control_stop, control_drain, control_detach, control_stop_when_unused,
-                          control_status };
+                          control_status, msb_rt_control_resize /* runtime/resize.c */ };
   if (msb_control_start (&s->loop, control_listen_fd, &ops, &s->control, err) < 0)
     return -1;
   if (start_sampler (s, err) < 0)

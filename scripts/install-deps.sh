@@ -12,8 +12,8 @@ PACKAGES="
   python3 python3-dev python3-pytest python3-pytest-asyncio
   iproute2 util-linux procps psmisc
   docker-registry skopeo umoci apache2-utils openssl
-  bubblewrap crun hyperfine
-  qemu-system-x86 qemu-utils linux-image-cloud-amd64 cpio kmod e2fsprogs
+  bubblewrap crun hyperfine slirp4netns
+  qemu-system-x86 qemu-utils linux-image-cloud-amd64 cpio kmod e2fsprogs lz4
 "
 
 missing=""

@@ -9,8 +9,9 @@ The initramfs (uncompressed newc cpio: the guest would spend longer inflating it
 it) holds msb-agent as /init, /dev/console, the mount points the agent uses, and the kernel
 modules the guest needs — virtio-mmio, virtio-serial and virtiofs with their dependencies,
 resolved from modules.dep of the kernel's release into /lib/modules/msb/*.ko plus the load
-order in /lib/modules/msb/order. Modules built into the kernel are left out. The file is
-reproducible (sorted, mtime 0, owner 0).
+order in /lib/modules/msb/order; virtio-net and what it needs beyond those in order.net
+(loaded for networked sandboxes only). Modules built into the kernel are left out. The file
+is reproducible (sorted, mtime 0, owner 0).
 
 --vmlinux writes the uncompressed kernel when it can be extracted from the bzImage (gzip,
 xz, lzma and bzip2 with Python's own modules; lz4 and zstd with their command-line tools).
@@ -33,6 +34,8 @@ import subprocess
 import sys
 
 ROOT_MODULES = ["virtio_mmio", "virtio_console", "virtiofs"]
+# Loaded only for a networked sandbox (msb.net=), after ROOT_MODULES.
+NET_MODULES = ["virtio_net"]
 
 
 def kernel_release(kernel):
@@ -167,17 +170,19 @@ def build_initramfs(agent, kernel, out):
     moddir = os.path.join("/lib/modules", release)
     if not os.path.isdir(moddir):
         sys.exit(f"{sys.argv[0]}: {moddir} not found: the modules of kernel {kernel} are needed")
-    modules = load_order(moddir, ROOT_MODULES)
+    core = load_order(moddir, ROOT_MODULES)
+    net = [m for m in load_order(moddir, ROOT_MODULES + NET_MODULES) if m not in core]
     c = Cpio()
     for d in ("dev", "proc", "sys", "newroot", "lib", "lib/modules", "lib/modules/msb"):
         c.dir(d)
     c.chardev("dev/console", 5, 1)
-    names = []
-    for rel in modules:
-        name = module_name(rel)
-        names.append(name)
-        c.file(f"lib/modules/msb/{name}.ko", module_bytes(os.path.join(moddir, rel)))
-    c.file("lib/modules/msb/order", ("\n".join(names) + "\n").encode())
+    for list_name, modules in (("order", core), ("order.net", net)):
+        names = []
+        for rel in modules:
+            name = module_name(rel)
+            names.append(name)
+            c.file(f"lib/modules/msb/{name}.ko", module_bytes(os.path.join(moddir, rel)))
+        c.file(f"lib/modules/msb/{list_name}", ("\n".join(names) + "\n").encode())
     c.file("lib/modules/msb/release", (release + "\n").encode())
     with open(agent, "rb") as f:
         c.file("init", f.read(), 0o755)

@@ -14,6 +14,7 @@
 # Knobs: MSB_BUILD (default: build), BENCH_FS_MIB (default 100), BENCH_FS_RUNS (default 5),
 # MSB_TEST_IMAGE_DIR (an OCI layout of the busybox image; built when unset), BENCH_KEEP=1.
 set -euo pipefail
+export MSB_BACKEND="${MSB_BACKEND:-ns}"
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -25,6 +25,7 @@
 # density run, 200), BENCH_LC_STEP (sampling step, 10), BENCH_LC_MEMORY (memory limit of each
 # density sandbox, 32M), BENCH_LC_JSON (also write every number to this JSON file).
 set -euo pipefail
+export MSB_BACKEND="${MSB_BACKEND:-ns}"
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -132,7 +132,7 @@ def du(path):
 
 def msb_env(home):
     env = dict(os.environ, MSB_HOME=home)
-    env.pop("MSB_BACKEND", None)
+    env["MSB_BACKEND"] = "ns"
     return env
 
 

@@ -12,6 +12,7 @@
 # the end. Knobs: MSB_BUILD (default: build), BENCH_ROUNDS (5), BENCH_EXEC_N (300 per round),
 # BENCH_LIFECYCLE_N (20 per round).
 set -euo pipefail
+export MSB_BACKEND="${MSB_BACKEND:-ns}"
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -46,6 +46,7 @@ typedef enum msb_error_kind
   MSB_ERR_SNAPSHOT_MIGRATION,    /* snapshot-migration */
   MSB_ERR_CLOUD_HTTP,            /* cloud-http */
   MSB_ERR_INVALID_ARGUMENT,      /* a bad argument to a call (Python: ValueError) */
+  MSB_ERR_SNAPSHOT_NOT_FOUND,    /* a missing snapshot artifact (Python: FileNotFoundError) */
 } msb_error_kind;
 
 typedef struct msb_error msb_error;

@@ -27,10 +27,12 @@
 #include <msb/exec.h>
 #include <msb/fs.h>
 #include <msb/image.h>
+#include <msb/modify.h>
 #include <msb/network.h>
 #include <msb/pull.h>
 #include <msb/observe.h>
 #include <msb/sandbox.h>
+#include <msb/snapshot.h>
 #include <msb/volume.h>
 
 #ifdef __cplusplus

@@ -75,6 +75,12 @@ typedef struct msb_create_opts
   int replace_grace_ms;   /* with has_replace_grace: SIGTERM grace before SIGKILL, 0 = none */
   msb_pull_progress_fn progress; /* pull events of the image (API.md §1.11); may be NULL */
   void *progress_data;
+  /* Boot from a disk snapshot (msb/snapshot.h): an artifact path or a name in
+   * $MSB_HOME/snapshots. The sandbox uses the snapshot's pinned image (the config must not
+   * name one; pulled by digest per the config's pull policy when not cached) and starts with a
+   * copy of its writable layer. Missing artifact: MSB_ERR_SNAPSHOT_NOT_FOUND; not a disk
+   * snapshot: MSB_ERR_INVALID_ARGUMENT. NULL = boot from the config's image. */
+  const char *snapshot;
 } msb_create_opts;
 
 /* msb_sandbox_create() with options, and the pull progress of the image: RESOLVING,

@@ -207,6 +207,11 @@ msb_image_store_lookup (msb_db *db, const char *reference_or_digest, msb_image *
         return -1;
       if (!found && r.digest && query_pinned (db, &r, out, &found, err) < 0)
         return -1;
+      /* A digest names content: a pinned reference whose repository no longer tags that
+       * manifest (the tag moved on) still finds it while it is cached, so what is pinned to
+       * it (sandboxes, snapshots) still boots. */
+      if (!found && r.digest && query_manifest (db, r.digest, out, &found, err) < 0)
+        return -1;
     }
   if (!found)
     return msb_fail (err, MSB_ERR_IMAGE_NOT_FOUND, "image `%s` is not in the local store", q);

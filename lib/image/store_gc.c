@@ -58,6 +58,29 @@ snapshot_pins (const msb_home *home)
   return pins;
 }
 
+/* … and by the snapshot index (artifacts made with a dest_dir live outside
+ * $MSB_HOME/snapshots). Best effort, like the scan above. */
+static void
+add_index_pins (msb_db *db, char ***pins)
+{
+  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
+  if (msb_db_prepare (db, "SELECT DISTINCT manifest_digest FROM snapshots WHERE manifest_digest"
+                          " IS NOT NULL", &st, NULL) < 0)
+    return;
+  size_t n = 0;
+  while ((*pins)[n])
+    n++;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      const char *dg = (const char *) sqlite3_column_text (st, 0);
+      if (dg == NULL || !msb_digest_is_valid (dg))
+        continue;
+      *pins = msb_xrealloc (*pins, (n + 2) * sizeof (char *));
+      (*pins)[n++] = msb_xstrdup (dg);
+      (*pins)[n] = NULL;
+    }
+}
+
 static bool
 strv_has (char **v, const char *s)
 {
@@ -332,6 +355,7 @@ msb_image_store_remove (const msb_home *home, msb_db *db, const char *reference,
 {
   msb_image_gc_report rep = { 0 };
   _msb_cleanup_strv_ char **pins = snapshot_pins (home);
+  add_index_pins (db, &pins);
   _msb_cleanup_strv_ char **orphans = NULL;
   if (msb_db_begin (db, err) < 0)
     return msb_error_prefix (err, "remove image `%s`", reference);
@@ -380,6 +404,7 @@ msb_image_store_prune (const msb_home *home, msb_db *db, msb_image_gc_report *re
 {
   msb_image_gc_report rep = { 0 };
   _msb_cleanup_strv_ char **pins = snapshot_pins (home);
+  add_index_pins (db, &pins);
   _msb_cleanup_strv_ char **orphans = NULL;
   if (msb_db_begin (db, err) < 0)
     return msb_error_prefix (err, "prune images");

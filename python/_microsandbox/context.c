@@ -61,13 +61,14 @@ context_home (msbpy_context *self, void *closure)
 static PyObject *
 context_sandbox_create (msbpy_context *self, PyObject *args, PyObject *kwds)
 {
-  static char *kwlist[] = { "name", "config", "flags", "replace_grace_ms", "progress", NULL };
-  const char *name;
+  static char *kwlist[] = { "name", "config", "flags", "replace_grace_ms", "progress", "snapshot",
+                            NULL };
+  const char *name, *snapshot = NULL;
   PyObject *dict, *progress = Py_None;
   unsigned flags = 0;
   int grace_ms = -1;
-  if (!PyArg_ParseTupleAndKeywords (args, kwds, "sO!|IiO:sandbox_create", kwlist, &name,
-                                    &PyDict_Type, &dict, &flags, &grace_ms, &progress))
+  if (!PyArg_ParseTupleAndKeywords (args, kwds, "sO!|IiOz:sandbox_create", kwlist, &name,
+                                    &PyDict_Type, &dict, &flags, &grace_ms, &progress, &snapshot))
     return NULL;
   msb_ctx *ctx = ctx_of (self);
   if (ctx == NULL)
@@ -76,7 +77,7 @@ context_sandbox_create (msbpy_context *self, PyObject *args, PyObject *kwds)
   if (msbpy_config_from_dict (dict, &cfg) < 0)
     return NULL;
   msb_sandbox *sb = NULL;
-  if (msbpy_create (self, name, cfg, flags, grace_ms, progress, &sb) < 0)
+  if (msbpy_create (self, name, cfg, flags, grace_ms, progress, snapshot, &sb) < 0)
     return NULL;
   return msbpy_sandbox_wrap (self, sb);
 }
@@ -477,9 +478,10 @@ context_image_load (msbpy_context *self, PyObject *args)
 static PyMethodDef context_methods[] = {
   { "sandbox_create", (PyCFunction) (void (*) (void)) context_sandbox_create,
     METH_VARARGS | METH_KEYWORDS,
-    "sandbox_create(name, config, flags=0, replace_grace_ms=-1, progress=None) -> SandboxConn\n\n"
+    "sandbox_create(name, config, flags=0, replace_grace_ms=-1, progress=None, snapshot=None)\n"
+    "-> SandboxConn\n\n"
     "Pulls or finds the image (reporting pull events to `progress`), creates and boots the\n"
-    "sandbox. Blocks; the GIL is released." },
+    "sandbox (from disk snapshot `snapshot` when given). Blocks; the GIL is released." },
   { "sandbox_start", (PyCFunction) context_sandbox_start, METH_VARARGS,
     "sandbox_start(name, flags=0) -> SandboxConn" },
   { "sandbox_connect", (PyCFunction) context_sandbox_connect, METH_VARARGS,
@@ -527,6 +529,26 @@ static PyMethodDef context_methods[] = {
     "volume_remove(name) -> None" },
   { "volume_fs", (PyCFunction) msbpy_volume_fs, METH_VARARGS,
     "volume_fs(op, volume, path, arg=None)\n\nHost-side file call on a directory volume." },
+  { "snapshot_create", (PyCFunction) (void (*) (void)) msbpy_snapshot_create,
+    METH_VARARGS | METH_KEYWORDS,
+    "snapshot_create(name, from_sandbox, dest_dir=None, labels=None, force=False,\n"
+    "record_integrity=False, resumable=False) -> dict (path, name, digest, descriptor_json)" },
+  { "snapshot_open", (PyCFunction) msbpy_snapshot_open, METH_VARARGS,
+    "snapshot_open(path_or_name) -> dict" },
+  { "snapshot_list_dir", (PyCFunction) msbpy_snapshot_list_dir, METH_VARARGS,
+    "snapshot_list_dir(dir) -> list[dict]" },
+  { "snapshot_verify", (PyCFunction) msbpy_snapshot_verify, METH_VARARGS,
+    "snapshot_verify(path_or_name) -> str (report JSON)" },
+  { "snapshot_get", (PyCFunction) msbpy_snapshot_get, METH_VARARGS,
+    "snapshot_get(name_or_digest) -> dict (index row)" },
+  { "snapshot_list", (PyCFunction) msbpy_snapshot_list, METH_NOARGS,
+    "snapshot_list() -> list[dict] (index rows, newest first)" },
+  { "snapshot_remove", (PyCFunction) msbpy_snapshot_remove, METH_VARARGS,
+    "snapshot_remove(path_or_name, force=False) -> None" },
+  { "snapshot_reindex", (PyCFunction) msbpy_snapshot_reindex, METH_VARARGS,
+    "snapshot_reindex(dir=None) -> int" },
+  { "sandbox_modify", (PyCFunction) msbpy_sandbox_modify, METH_VARARGS,
+    "sandbox_modify(name, changes_json, flags=0) -> str (plan JSON)" },
   { NULL, NULL, 0, NULL },
 };
 

@@ -64,7 +64,7 @@ on_pull_event (const msb_pull_event *ev, void *data)
 
 int
 msbpy_create (msbpy_context *context, const char *name, const msb_config *cfg, unsigned flags,
-              int grace_ms, PyObject *progress, msb_sandbox **out)
+              int grace_ms, PyObject *progress, const char *snapshot, msb_sandbox **out)
 {
   bool report = progress != NULL && progress != Py_None;
   msb_create_opts opts = {
@@ -74,6 +74,7 @@ msbpy_create (msbpy_context *context, const char *name, const msb_config *cfg, u
     .replace_grace_ms = grace_ms >= 0 ? grace_ms : 0,
     .progress = report ? on_pull_event : NULL,
     .progress_data = progress,
+    .snapshot = snapshot,
   };
   msb_error *err = NULL;
   int r;

@@ -19,6 +19,8 @@ msbpy_error_class (msb_error_kind kind)
 {
   if (kind == MSB_ERR_INVALID_ARGUMENT)
     return PyExc_ValueError;
+  if (kind == MSB_ERR_SNAPSHOT_NOT_FOUND) /* API.md §1.19: a missing snapshot artifact */
+    return PyExc_FileNotFoundError;
   if ((int) kind > 0 && (int) kind < MAX_KIND && error_classes[kind])
     return error_classes[kind];
   return error_classes[MSB_ERR_GENERIC] ? error_classes[MSB_ERR_GENERIC] : PyExc_RuntimeError;
@@ -38,7 +40,7 @@ msbpy_raise (msb_error *e)
   if (exc)
     {
       int errnum = msb_error_get_errno (e);
-      if (errnum && cls != PyExc_ValueError)
+      if (errnum && cls != PyExc_ValueError && cls != PyExc_FileNotFoundError)
         {
           PyObject *v = PyLong_FromLong (errnum);
           if (v == NULL || PyObject_SetAttrString (exc, "errno", v) < 0)
@@ -82,7 +84,7 @@ msbpy_errors_init (PyObject *module)
     return -1;
   for (int kind = MSB_ERR_GENERIC; kind < MAX_KIND; kind++)
     {
-      if (kind == MSB_ERR_INVALID_ARGUMENT)
+      if (kind == MSB_ERR_INVALID_ARGUMENT || kind == MSB_ERR_SNAPSHOT_NOT_FOUND)
         continue;
       const char *code = msb_error_kind_code ((msb_error_kind) kind);
       if (code == NULL)
@@ -283,6 +285,9 @@ module_setup (PyObject *m)
   } constants[] = {
     { "SANDBOX_DETACHED", MSB_SANDBOX_DETACHED },
     { "SANDBOX_REPLACE", MSB_SANDBOX_REPLACE },
+    { "MODIFY_DRY_RUN", MSB_MODIFY_DRY_RUN },
+    { "MODIFY_NEXT_START", MSB_MODIFY_NEXT_START },
+    { "MODIFY_RESTART", MSB_MODIFY_RESTART },
     { "EVENT_STARTED", MSB_EXEC_EVENT_STARTED },
     { "EVENT_STDOUT", MSB_EXEC_EVENT_STDOUT },
     { "EVENT_STDERR", MSB_EXEC_EVENT_STDERR },

@@ -221,10 +221,12 @@ PyObject *msbpy_log_entry_tuple (const msb_log_entry *e);
 /* ---- create (create.c): creation with image pull progress ---- */
 
 /* Creates and boots sandbox `name` (msb_sandbox_create_ex), reporting the image's pull
- * events to `progress` (a callable taking a dict, or None). GIL held on entry and exit;
+ * events to `progress` (a callable taking a dict, or None); from disk snapshot `snapshot`
+ * (a name or artifact path) unless NULL. GIL held on entry and exit;
  * released while creating. Returns 0, or -1 with an exception set. */
 int msbpy_create (msbpy_context *context, const char *name, const msb_config *cfg,
-                  unsigned flags, int grace_ms, PyObject *progress, msb_sandbox **out);
+                  unsigned flags, int grace_ms, PyObject *progress, const char *snapshot,
+                  msb_sandbox **out);
 
 /* ---- images (images.c) and volumes (volumes.c): Context methods ---- */
 
@@ -237,6 +239,18 @@ PyObject *msbpy_volume_get (msbpy_context *self, PyObject *args);
 PyObject *msbpy_volume_list (msbpy_context *self, PyObject *unused);
 PyObject *msbpy_volume_remove (msbpy_context *self, PyObject *args);
 PyObject *msbpy_volume_fs (msbpy_context *self, PyObject *args);
+
+/* ---- snapshots (snapshots.c) and live modification (modify.c): Context methods ---- */
+
+PyObject *msbpy_snapshot_create (msbpy_context *self, PyObject *args, PyObject *kwds);
+PyObject *msbpy_snapshot_open (msbpy_context *self, PyObject *args);
+PyObject *msbpy_snapshot_list_dir (msbpy_context *self, PyObject *args);
+PyObject *msbpy_snapshot_verify (msbpy_context *self, PyObject *args);
+PyObject *msbpy_snapshot_get (msbpy_context *self, PyObject *args);
+PyObject *msbpy_snapshot_list (msbpy_context *self, PyObject *unused);
+PyObject *msbpy_snapshot_remove (msbpy_context *self, PyObject *args);
+PyObject *msbpy_snapshot_reindex (msbpy_context *self, PyObject *args);
+PyObject *msbpy_sandbox_modify (msbpy_context *self, PyObject *args);
 
 /* ---- module state ---- */
 

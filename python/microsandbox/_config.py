@@ -60,16 +60,17 @@ _DISK_SUFFIXES = (".qcow2", ".raw", ".vmdk")
 class CreateSpec:
     """A validated create: the native config dict, lifecycle flags and ownership."""
 
-    __slots__ = ("name", "config", "flags", "grace_ms", "detached", "image_ref")
+    __slots__ = ("name", "config", "flags", "grace_ms", "detached", "image_ref", "snapshot")
 
     def __init__(self, name: str, config: dict[str, Any], flags: int, grace_ms: int, detached: bool,
-                 image_ref: Optional[str]) -> None:
+                 image_ref: Optional[str], snapshot: Optional[str] = None) -> None:
         self.name = name
         self.config = config
         self.flags = flags
         self.grace_ms = grace_ms
         self.detached = detached
         self.image_ref = image_ref
+        self.snapshot = snapshot  # artifact path or name: the core resolves it
 
 
 def _is_local_path(image: str) -> bool:
@@ -104,19 +105,15 @@ def _image(value: Any, config: dict[str, Any]) -> Optional[str]:
     return value
 
 
-def _snapshot_missing(value: Any) -> None:
-    """Snapshots: resolve the artifact (missing → FileNotFoundError), then unsupported."""
+def _snapshot(value: Any) -> str:
+    """``snapshot=``: a name in $MSB_HOME/snapshots or an artifact path. The core resolves it
+    (missing → FileNotFoundError, not a disk snapshot → ValueError)."""
     path = os.fspath(value) if isinstance(value, os.PathLike) else value
     if not isinstance(path, str):
         raise TypeError(f"snapshot must be a str or os.PathLike, got {type(value).__name__}")
-    if "/" in path or path.startswith((".", "~")):
-        resolved = os.path.expanduser(path)
-    else:
-        home = os.environ.get("MSB_HOME") or os.path.join(os.path.expanduser("~"), ".microsandbox")
-        resolved = os.path.join(home, "snapshots", path)
-    if not os.path.exists(resolved):
-        raise FileNotFoundError(f"snapshot artifact not found: {resolved}")
-    raise unsupported("create(snapshot=...)", "booting from disk snapshots is not available yet")
+    if not path:
+        raise ValueError("snapshot must not be empty")
+    return path
 
 
 def _init(value: Any) -> InitConfig:
@@ -281,10 +278,10 @@ def parse(name: Any, kwargs: Mapping[str, Any]) -> CreateSpec:
         _str(pp, "placement_profile")
     assert not kw, kw
 
-    # The root.
-    if snapshot is not None:
-        _snapshot_missing(snapshot)
-    image_ref = _image(image, config)
+    # The root: an image, or a snapshot (which boots its own pinned image).
+    snapshot_path = _snapshot(snapshot) if snapshot is not None else None
+    if image is not None:
+        image_ref = _image(image, config)
 
     # Features the core does not have yet: refuse rather than run without them.
     if ports:
@@ -354,7 +351,7 @@ def parse(name: Any, kwargs: Mapping[str, Any]) -> CreateSpec:
     if replace or replace_with_timeout is not None:
         flags |= _native.SANDBOX_REPLACE
     grace_ms = ms(replace_with_timeout, -1)
-    return CreateSpec(name, config, flags, grace_ms, detached, image_ref)
+    return CreateSpec(name, config, flags, grace_ms, detached, image_ref, snapshot_path)
 
 
 def _network_is_default(network: Network) -> bool:

@@ -15,10 +15,11 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Optional
 
-from microsandbox import _config, _exec, _observe, _runtime
+from microsandbox import _config, _exec, _modify, _observe, _runtime
 from microsandbox._exec import ExecHandle, ExecOutput
 from microsandbox._fs import SandboxFsOps
 from microsandbox._runtime import Ready, ms
+from microsandbox._snapshot import Snapshot
 from microsandbox.errors import (
     MicrosandboxError,
     NoDefaultCommandError,
@@ -31,6 +32,7 @@ from microsandbox.types import (
     PullEvent,
     PullEventType,
     SandboxMetrics,
+    SandboxModificationPlan,
     SandboxPingResult,
     SandboxStatus,
     SandboxStopResult,
@@ -122,7 +124,8 @@ class Sandbox:
         the keyword arguments). The image is pulled per ``pull_policy`` when needed."""
         spec = _config.parse(name, kwargs)
         ctx = await _runtime.context()
-        conn = await _runtime.run(ctx.sandbox_create, spec.name, spec.config, spec.flags, spec.grace_ms)
+        conn = await _runtime.run(ctx.sandbox_create, spec.name, spec.config, spec.flags, spec.grace_ms, None,
+                                  spec.snapshot)
         return Sandbox._wrap(ctx, conn)
 
     @staticmethod
@@ -361,10 +364,21 @@ class Sandbox:
         conn = self._live()
         return SandboxTouchResult(self._name, await _runtime.run(conn.touch))
 
-    async def modify(self, **kwargs: Any) -> Any:
-        """Live modification (API.md §1.8) — not available in this build."""
-        self._live()
-        raise unsupported("modify()", "live reconfiguration is not implemented by this msb build")
+    async def modify(self, **kwargs: Any) -> SandboxModificationPlan:
+        """Change resources and configuration (API.md §1.8): ``cpus``, ``max_cpus``,
+        ``memory``, ``max_memory``, ``root_disk_size``, ``env``, ``env_rm``, ``labels``,
+        ``labels_rm``, ``workdir``, ``secrets``, ``secrets_rm``, ``policy``
+        (:class:`ModificationPolicy`, default ``NO_RESTART``), ``dry_run``. cpus and memory
+        change live within the max the sandbox booted with; all or nothing. Returns the plan
+        (``applied`` False with ``conflicts`` when nothing was applied). After a restart this
+        handle is reconnected (it no longer owns the lifecycle)."""
+        conn = self._live()
+        plan = await _modify.modify(self._ctx, self._name, kwargs)
+        if _modify.restarted(plan):
+            fresh = await _runtime.run(self._ctx.sandbox_connect, self._name, -1)
+            self._conn = fresh
+            conn.close()
+        return plan
 
     def ssh(self) -> Any:
         """SSH bridge — not available in this build."""
@@ -587,11 +601,13 @@ class SandboxHandle:
         """``core.touch`` through a short-lived connection."""
         return SandboxTouchResult(self.name, await self._with_connection("touch"))
 
-    async def modify(self, **kwargs: Any) -> Any:
-        raise unsupported("modify()", "live reconfiguration is not implemented by this msb build")
+    async def modify(self, **kwargs: Any) -> SandboxModificationPlan:
+        """As :meth:`Sandbox.modify`, by name (the sandbox may be stopped)."""
+        return await _modify.modify(self._ctx, self.name, kwargs)
 
-    async def snapshot(self, name: str) -> Any:
-        raise unsupported("snapshot()", "disk snapshots are not implemented by this msb build")
+    async def snapshot(self, name: str) -> Snapshot:
+        """Disk snapshot of this (stopped or crashed) sandbox into ``$MSB_HOME/snapshots/<name>``."""
+        return await Snapshot.create(name, from_sandbox=self.name)
 
 
 # ------------------------------------------------------------------ pull sessions
@@ -665,7 +681,7 @@ class PullSession:
         try:
             ctx = await _runtime.context()
             conn = await _runtime.run(ctx.sandbox_create, spec.name, spec.config, spec.flags, spec.grace_ms,
-                                      progress)
+                                      progress, spec.snapshot)
             return Sandbox._wrap(ctx, conn)
         finally:
             q.put_nowait(_END)  # after every event: they were scheduled before the result

@@ -179,7 +179,8 @@ msb_net_dns_new (const msb_net_dns_config *cfg)
   msb_net_dns *d = msb_xcalloc (1, sizeof *d);
   d->cfg = *cfg;
   size_t n = cfg->n_nameservers < MSB_NET_MAX_NAMESERVERS ? cfg->n_nameservers : MSB_NET_MAX_NAMESERVERS;
-  memcpy (d->ns, cfg->nameservers, n * sizeof d->ns[0]);
+  if (n)
+    memcpy (d->ns, cfg->nameservers, n * sizeof d->ns[0]);
   d->cfg.nameservers = d->ns;
   d->cfg.n_nameservers = n;
   if (d->cfg.timeout_ms == 0)
@@ -189,10 +190,20 @@ msb_net_dns_new (const msb_net_dns_config *cfg)
 }
 
 static void
-query_free (query *q)
+close_fd (msb_net_dns *d, int *fd)
 {
-  if (q->fd >= 0)
-    close (q->fd);
+  if (*fd < 0)
+    return;
+  if (d->cfg.closing)
+    d->cfg.closing (d->cfg.opaque, *fd);
+  close (*fd);
+  *fd = -1;
+}
+
+static void
+query_free (msb_net_dns *d, query *q)
+{
+  close_fd (d, &q->fd);
   free (q->msg);
   msb_buf_free (&q->up_out);
   msb_buf_free (&q->up_in);
@@ -200,10 +211,9 @@ query_free (query *q)
 }
 
 static void
-client_free (tcp_client *c)
+client_free (msb_net_dns *d, tcp_client *c)
 {
-  if (c->fd >= 0)
-    close (c->fd);
+  close_fd (d, &c->fd);
   msb_buf_free (&c->in);
   msb_buf_free (&c->out);
   free (c);
@@ -215,11 +225,10 @@ msb_net_dns_free (msb_net_dns *d)
   if (d == NULL)
     return;
   for (size_t i = 0; i < d->n_queries; i++)
-    query_free (d->queries[i]);
+    query_free (d, d->queries[i]);
   for (size_t i = 0; i < d->n_clients; i++)
-    client_free (d->clients[i]);
-  if (d->cfg.tcp_listen_fd >= 0)
-    close (d->cfg.tcp_listen_fd);
+    client_free (d, d->clients[i]);
+  close_fd (d, &d->cfg.tcp_listen_fd);
   free (d);
 }
 
@@ -430,9 +439,7 @@ ns_len (const struct sockaddr_storage *ss)
 static int
 upstream_start (msb_net_dns *d, query *q)
 {
-  if (q->fd >= 0)
-    close (q->fd);
-  q->fd = -1;
+  close_fd (d, &q->fd);
   const struct sockaddr_storage *ns = &d->ns[q->ns];
   int fd = socket (ns->ss_family, (q->up_tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -805,14 +812,14 @@ msb_net_dns_dispatch (msb_net_dns *d, const struct pollfd *p, size_t n, uint64_t
   size_t k = 0;
   for (size_t i = 0; i < d->n_queries; i++)
     if (d->queries[i]->done)
-      query_free (d->queries[i]);
+      query_free (d, d->queries[i]);
     else
       d->queries[k++] = d->queries[i];
   d->n_queries = k;
   k = 0;
   for (size_t i = 0; i < d->n_clients; i++)
     if (d->clients[i]->dead)
-      client_free (d->clients[i]);
+      client_free (d, d->clients[i]);
     else
       d->clients[k++] = d->clients[i];
   d->n_clients = k;

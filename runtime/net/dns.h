@@ -49,6 +49,8 @@ typedef struct msb_net_dns_config
   int tcp_listen_fd;   /* guest TCP DNS arrives here; owned by the interceptor from now on */
   /* Sends a UDP answer to the guest (the engine wraps it in a frame). */
   void (*send_udp) (void *opaque, const msb_dns_udp_client *c, const uint8_t *msg, size_t len);
+  /* An fd the interceptor polled is about to be closed (NULL = nobody cares). */
+  void (*closing) (void *opaque, int fd);
   void *opaque;
 } msb_net_dns_config;
 

@@ -57,8 +57,9 @@ read_name (const uint8_t *m, size_t n, size_t off, char out[MSB_DNS_NAME_MAX], s
           if (pos + 1 >= n || ++jumps > MAX_JUMPS)
             return -1;
           size_t ptr = (size_t) (l & 0x3f) << 8 | m[pos + 1];
-          /* Backwards only: with the jump count this bounds the walk. */
-          if (ptr >= pos)
+          /* Backwards only (with the jump count this bounds the walk), and never into the
+           * header, which holds no names (and which answers rewrite). */
+          if (ptr >= pos || ptr < HDR)
             return -1;
           if (!jumped)
             *next = pos + 2;

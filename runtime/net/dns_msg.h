@@ -14,7 +14,7 @@
 #include "lib/net_spec.h"
 
 #define MSB_DNS_NAME_MAX 256 /* presentation form with its NUL */
-#define MSB_DNS_MAX_ADDRS 64
+#define MSB_DNS_MAX_ADDRS 256
 #define MSB_DNS_MAX_NAMES 16
 #define MSB_DNS_MAX_QUERY 4096
 

@@ -1,8 +1,8 @@
 /* The network engine (see net.h): one libslirp instance behind the policy filter, driven by
- * one thread. This file owns the slirp instance, its callbacks and timers, the link, the
- * published ports, the poll loop and the byte counters; policy, DNS, frames and links live
- * in their own files. Must never: call into slirp from any thread but the engine's once it
- * runs, or let a frame reach slirp or the sandbox without passing the filter. */
+ * the runtime's event loop. This file owns the slirp instance, its callbacks and timers, the
+ * link, the published ports, the engine's round and the byte counters; the poll-to-epoll
+ * adapter, policy, DNS, frames and links live in their own files. Must never: block, or let
+ * a frame reach slirp or the sandbox without passing the filter. */
 #include "runtime/net/net.h"
 
 #include <arpa/inet.h>
@@ -11,12 +11,11 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +30,7 @@
 #include "runtime/net/packet.h"
 #include "runtime/net/pins.h"
 #include "runtime/net/policy.h"
+#include "runtime/net/pollset.h"
 #include "runtime/net/slirp_api.h"
 #include "runtime/rtlog.h"
 #include "runtime/runtime.h"
@@ -63,15 +63,16 @@ struct msb_net
   bool link_dead;
   uint32_t net_be, guest_be, gateway_be, dns_be;
   int run_dirfd;
-  pthread_t thread;
-  bool started;
-  int wake_fd;
-  bool stopping;
+  msb_loop *loop;
+  msb_net_pollset *ps;
+  msb_watch ps_w;
+  msb_watch timer_w;
+  int timer_fd;
+  uint64_t timer_armed_ns; /* 0 = not armed */
   uint64_t rx;
   uint64_t tx;
-  struct pollfd *pfd;
-  size_t n_pfd;
-  size_t cap_pfd;
+  struct pollfd dns_pfd[DNS_POLL_MAX];
+  size_t n_dns;
   engine_timer timers[MAX_TIMERS];
   uint8_t fd_bits[65536 / 8];
   unsigned n_fds;
@@ -84,6 +85,8 @@ struct msb_net
 
 /* ---- counters and frames to the sandbox -------------------------------------------------- */
 
+/* Atomic: the counters are the one thing other code reads (the metrics sampler), and that
+ * must stay true if it ever moves to a thread of its own. */
 static void
 count (uint64_t *c, size_t n)
 {
@@ -214,6 +217,8 @@ static void
 cb_register_poll_fd (int fd, void *opaque)
 {
   msb_net *n = opaque;
+  if (fd >= 0)
+    msb_net_pollset_forget (n->ps, fd); /* a new socket, maybe on a number just closed */
   if (fd < 0 || fd >= 65536 || (n->fd_bits[fd / 8] & (1u << (fd % 8))))
     return;
   n->fd_bits[fd / 8] |= (uint8_t) (1u << (fd % 8));
@@ -224,6 +229,8 @@ static void
 cb_unregister_poll_fd (int fd, void *opaque)
 {
   msb_net *n = opaque;
+  if (fd >= 0)
+    msb_net_pollset_forget (n->ps, fd); /* slirp closes it next */
   if (fd < 0 || fd >= 65536 || !(n->fd_bits[fd / 8] & (1u << (fd % 8))))
     return;
   n->fd_bits[fd / 8] &= (uint8_t) ~(1u << (fd % 8));
@@ -248,38 +255,35 @@ static const SlirpCb callbacks = {
   .timer_new_opaque = cb_timer_new_opaque,
 };
 
-/* ---- the loop ---------------------------------------------------------------------------- */
+/* ---- the engine's round ------------------------------------------------------------------ */
 
-static size_t
-push_pfd (msb_net *n, int fd, short events)
-{
-  if (n->n_pfd == n->cap_pfd)
-    {
-      n->cap_pfd = n->cap_pfd ? n->cap_pfd * 2 : 512;
-      n->pfd = msb_xrealloc (n->pfd, n->cap_pfd * sizeof *n->pfd);
-    }
-  n->pfd[n->n_pfd] = (struct pollfd){ fd, events, 0 };
-  return n->n_pfd++;
-}
-
+/* slirp's index for an fd is the fd itself: the pollset answers per fd. */
 static int
 cb_add_poll (int fd, int events, void *opaque)
 {
+  msb_net *n = opaque;
   short ev = (short) ((events & SLIRP_POLL_IN ? POLLIN : 0) | (events & SLIRP_POLL_OUT ? POLLOUT : 0)
                       | (events & SLIRP_POLL_PRI ? POLLPRI : 0));
-  return (int) push_pfd (opaque, fd, ev);
+  msb_net_pollset_want (n->ps, fd, ev);
+  return fd;
 }
 
 static int
 cb_get_revents (int idx, void *opaque)
 {
   msb_net *n = opaque;
-  if (idx < 0 || (size_t) idx >= n->n_pfd)
-    return 0;
-  short re = n->pfd[idx].revents;
+  short re = msb_net_pollset_revents (n->ps, idx);
   return (re & POLLIN ? SLIRP_POLL_IN : 0) | (re & POLLOUT ? SLIRP_POLL_OUT : 0)
          | (re & POLLPRI ? SLIRP_POLL_PRI : 0) | (re & POLLERR ? SLIRP_POLL_ERR : 0)
          | (re & POLLHUP ? SLIRP_POLL_HUP : 0);
+}
+
+static void
+dns_closing (void *opaque, int fd)
+{
+  msb_net *n = opaque;
+  if (n->ps)
+    msb_net_pollset_forget (n->ps, fd);
 }
 
 static void
@@ -334,57 +338,80 @@ timers_timeout (const msb_net *n, int timeout)
   return timeout;
 }
 
-static void *
-engine_main (void *arg)
+/* The next round by `timeout_ms` at the latest. The timer is only moved earlier: a round that
+ * comes early is harmless, and most rounds then cost no timerfd_settime. */
+static void
+arm_timer (msb_net *n, int timeout_ms)
 {
-  msb_net *n = arg;
-  struct pollfd dns_pfd[DNS_POLL_MAX];
-  while (!__atomic_load_n (&n->stopping, __ATOMIC_ACQUIRE))
+  uint64_t now = msb_now_mono_ns ();
+  uint64_t due = now + (uint64_t) timeout_ms * 1000000ull;
+  if (n->timer_armed_ns && n->timer_armed_ns > now && n->timer_armed_ns <= due)
+    return;
+  uint64_t delta = due > now ? due - now : 1;
+  struct itimerspec its = { .it_value = { (time_t) (delta / 1000000000ull), (long) (delta % 1000000000ull) } };
+  timerfd_settime (n->timer_fd, 0, &its, NULL);
+  n->timer_armed_ns = due > now ? due : now + 1;
+}
+
+/* Declares what the next round waits for: the link, the interceptor's sockets, slirp's. */
+static void
+prepare_round (msb_net *n)
+{
+  uint64_t now = msb_now_mono_ns ();
+  msb_net_pollset_begin (n->ps);
+  if (!n->link_dead)
+    msb_net_pollset_want (n->ps, n->link->fd, n->link->ops->events (n->link));
+  int timeout = timers_timeout (n, 1000);
+  n->n_dns = msb_net_dns_fill (n->dns, n->dns_pfd, DNS_POLL_MAX, &timeout, now);
+  for (size_t i = 0; i < n->n_dns; i++)
+    msb_net_pollset_want (n->ps, n->dns_pfd[i].fd, n->dns_pfd[i].events);
+  if (n->n_inject || (!n->link_dead && n->link->ops->buffered (n->link)))
+    timeout = 0;
+  uint32_t slirp_timeout = (uint32_t) timeout;
+  n->api->pollfds_fill (n->slirp, &slirp_timeout, cb_add_poll, n);
+  msb_net_pollset_commit (n->ps);
+  arm_timer (n, (int) slirp_timeout);
+}
+
+/* One round: what became ready since the last one goes to slirp, the link and the
+ * interceptor, then the next round is prepared. */
+static void
+engine_round (msb_net *n)
+{
+  msb_net_pollset_wait (n->ps);
+  n->api->pollfds_poll (n->slirp, 0, cb_get_revents, n);
+  if (!n->link_dead)
     {
-      uint64_t now = msb_now_mono_ns ();
-      n->n_pfd = 0;
-      push_pfd (n, n->wake_fd, POLLIN);
-      int link_idx = -1;
-      if (!n->link_dead)
-        link_idx = (int) push_pfd (n, n->link->fd, n->link->ops->events (n->link));
-      int timeout = timers_timeout (n, 1000);
-      size_t n_dns = msb_net_dns_fill (n->dns, dns_pfd, DNS_POLL_MAX, &timeout, now);
-      size_t dns_base = n->n_pfd;
-      for (size_t i = 0; i < n_dns; i++)
-        push_pfd (n, dns_pfd[i].fd, dns_pfd[i].events);
-      if (n->n_inject || (!n->link_dead && n->link->ops->buffered (n->link)))
-        timeout = 0;
-      uint32_t slirp_timeout = (uint32_t) timeout;
-      n->api->pollfds_fill (n->slirp, &slirp_timeout, cb_add_poll, n);
-      int r = poll (n->pfd, n->n_pfd, (int) slirp_timeout);
-      if (r < 0 && errno != EINTR)
-        {
-          msb_rtlog (MSB_RT_ERROR, "net: poll: %s", strerror (errno));
-          break;
-        }
-      if (r > 0 && (n->pfd[0].revents & POLLIN))
-        {
-          uint64_t v;
-          (void) !read (n->wake_fd, &v, sizeof v);
-        }
-      n->api->pollfds_poll (n->slirp, r < 0, cb_get_revents, n);
-      if (link_idx >= 0 && !n->link_dead)
-        {
-          short re = r > 0 ? n->pfd[link_idx].revents : 0;
-          if ((re & POLLOUT) && n->link->ops->flush (n->link) < 0)
-            n->link_dead = true;
-          if (!n->link_dead && ((re & (POLLIN | POLLERR | POLLHUP)) || n->link->ops->buffered (n->link)))
-            read_frames (n);
-        }
-      for (size_t i = 0; i < n->n_inject; i++)
-        n->api->input (n->slirp, n->inject[i], (int) n->inject_len[i]);
-      n->n_inject = 0;
-      for (size_t i = 0; i < n_dns; i++)
-        dns_pfd[i].revents = r > 0 ? n->pfd[dns_base + i].revents : 0;
-      msb_net_dns_dispatch (n->dns, dns_pfd, n_dns, msb_now_mono_ns ());
-      fire_timers (n);
+      short re = msb_net_pollset_revents (n->ps, n->link->fd);
+      if ((re & POLLOUT) && n->link->ops->flush (n->link) < 0)
+        n->link_dead = true;
+      if (!n->link_dead && ((re & (POLLIN | POLLERR | POLLHUP)) || n->link->ops->buffered (n->link)))
+        read_frames (n);
     }
-  return NULL;
+  for (size_t i = 0; i < n->n_inject; i++)
+    n->api->input (n->slirp, n->inject[i], (int) n->inject_len[i]);
+  n->n_inject = 0;
+  for (size_t i = 0; i < n->n_dns; i++)
+    n->dns_pfd[i].revents = msb_net_pollset_revents (n->ps, n->dns_pfd[i].fd);
+  msb_net_dns_dispatch (n->dns, n->dns_pfd, n->n_dns, msb_now_mono_ns ());
+  fire_timers (n);
+  prepare_round (n);
+}
+
+static void
+on_ready (msb_watch *w, uint32_t events)
+{
+  engine_round (w->data);
+}
+
+static void
+on_timer (msb_watch *w, uint32_t events)
+{
+  msb_net *n = w->data;
+  uint64_t ticks;
+  (void) !read (n->timer_fd, &ticks, sizeof ticks);
+  n->timer_armed_ns = 0;
+  engine_round (n);
 }
 
 /* ---- setup ------------------------------------------------------------------------------- */
@@ -557,7 +584,7 @@ msb_net_create (msb_runtime *rt, msb_net **out, msb_error **err)
       return 0;
     }
   msb_net *n = msb_xcalloc (1, sizeof *n);
-  n->run_dirfd = n->wake_fd = -1;
+  n->run_dirfd = n->timer_fd = -1;
   n->link_dead = true;
   *out = n; /* msb_net_free releases whatever a failure below leaves */
   if (msb_slirp_api_get (&n->api, err) < 0 || plan_addresses (n, c, rt->row.uid_slot, err) < 0
@@ -584,6 +611,7 @@ msb_net_create (msb_runtime *rt, msb_net **out, msb_error **err)
     .gateway_be = n->gateway_be,
     .tcp_listen_fd = listen_fd,
     .send_udp = dns_send_udp,
+    .closing = dns_closing,
     .opaque = n,
   };
   n->dns = msb_net_dns_new (&dc);
@@ -611,15 +639,19 @@ msb_net_create (msb_runtime *rt, msb_net **out, msb_error **err)
   for (size_t i = 0; i < c->n_ports; i++)
     if (publish_port (n, &c->ports[i], err) < 0)
       return -1;
-  n->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (n->wake_fd < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "eventfd");
-  if (msb_net_write_guest_files (rt->sandbox_dirfd, rt->hostname, n->guest_be, n->gateway_be, err) < 0)
+  n->ps = msb_net_pollset_new ();
+  n->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (n->ps == NULL || n->timer_fd < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create the network engine's poll set");
+  if (msb_net_write_guest_files (rt->sandbox_dirfd, rt->hostname, n->guest_be, n->gateway_be,
+                                 rt->uid_base, err)
+      < 0)
     return -1;
   char guest[INET_ADDRSTRLEN];
   inet_ntop (AF_INET, &n->guest_be, guest, sizeof guest);
-  msb_rtlog (MSB_RT_DEBUG, "net: %s/%d via slirp %s, %zu rules, %zu nameservers, %zu ports",
-             guest, MSB_NET_PREFIX, n->api->version_string (), n->policy.n_rules, n_ns, c->n_ports);
+  msb_rtlog (MSB_RT_INFO, "net: %s/%d via slirp %s, %zu rules, %zu host addresses, %zu nameservers, %zu ports",
+             guest, MSB_NET_PREFIX, n->api->version_string (), n->policy.n_rules, n->policy.n_host,
+             n_ns, c->n_ports);
   return 0;
 }
 
@@ -671,18 +703,43 @@ msb_net_attach_stream (msb_net *n, int *qemu_fd, msb_error **err)
   return 0;
 }
 
+/* The sandbox's MAC is known (the backend gives eth0 msb_net_guest.mac): an ARP request from
+ * it, as if the sandbox had asked for the gateway, teaches slirp where the sandbox is before
+ * any traffic — otherwise the first datagram slirp forwards in (a published UDP port) waits
+ * for ARP resolution and is lost. */
+static void
+introduce_guest (msb_net *n)
+{
+  msb_net_guest g;
+  msb_net_guest_config (n, &g);
+  uint8_t arp[42];
+  memset (arp, 0xff, 6);
+  memcpy (arp + 6, g.mac, 6);
+  const uint8_t hdr[10] = { 0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1 };
+  memcpy (arp + 12, hdr, 10);
+  memcpy (arp + 22, g.mac, 6);
+  memcpy (arp + 28, &n->guest_be, 4);
+  memset (arp + 32, 0, 6);
+  memcpy (arp + 38, &n->gateway_be, 4);
+  n->api->input (n->slirp, arp, sizeof arp);
+  memcpy (n->filter.guest_mac, g.mac, 6);
+  n->filter.has_guest_mac = true;
+}
+
 int
-msb_net_start (msb_net *n, msb_error **err)
+msb_net_start (msb_net *n, msb_loop *loop, msb_error **err)
 {
   if (n->link == NULL)
     {
       msb_rtlog (MSB_RT_WARN, "net: the backend attached no link: the sandbox has no network");
       return 0;
     }
-  int r = pthread_create (&n->thread, NULL, engine_main, n);
-  if (r != 0)
-    return msb_fail_errno (err, r, MSB_ERR_GENERIC, "start the network engine");
-  n->started = true;
+  if (msb_loop_add (loop, &n->ps_w, msb_net_pollset_fd (n->ps), EPOLLIN, on_ready, n) < 0
+      || msb_loop_add (loop, &n->timer_w, n->timer_fd, EPOLLIN, on_timer, n) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "watch the network engine");
+  n->loop = loop;
+  introduce_guest (n);
+  prepare_round (n);
   return 0;
 }
 
@@ -691,18 +748,13 @@ msb_net_free (msb_net *n)
 {
   if (n == NULL)
     return;
-  if (n->started)
-    {
-      __atomic_store_n (&n->stopping, true, __ATOMIC_RELEASE);
-      uint64_t one = 1;
-      (void) !write (n->wake_fd, &one, sizeof one);
-      pthread_join (n->thread, NULL);
-      msb_rtlog (MSB_RT_DEBUG,
-                 "net: engine stopped (rx %llu, tx %llu bytes; denied %llu out, %llu in; %zu pins)",
-                 (unsigned long long) n->rx, (unsigned long long) n->tx,
-                 (unsigned long long) n->filter.denied_egress,
-                 (unsigned long long) n->filter.denied_ingress, msb_net_pins_count (n->pins));
-    }
+  if (n->loop)
+    msb_rtlog (MSB_RT_DEBUG,
+               "net: engine stopped (rx %llu, tx %llu bytes; denied %llu out, %llu in; %zu pins)",
+               (unsigned long long) n->rx, (unsigned long long) n->tx,
+               (unsigned long long) n->filter.denied_egress,
+               (unsigned long long) n->filter.denied_ingress, msb_net_pins_count (n->pins));
+  /* The runtime's loop is closed by now (its epoll fd with it): nothing to unregister. */
   if (n->slirp)
     n->api->cleanup (n->slirp);
   msb_net_dns_free (n->dns);
@@ -710,13 +762,13 @@ msb_net_free (msb_net *n)
   msb_net_policy_clear (&n->policy);
   if (n->link)
     n->link->ops->free (n->link);
-  if (n->wake_fd >= 0)
-    close (n->wake_fd);
+  msb_net_pollset_free (n->ps);
+  if (n->timer_fd >= 0)
+    close (n->timer_fd);
   if (n->run_dirfd >= 0)
     {
       unlinkat (n->run_dirfd, "dns.sock", 0);
       close (n->run_dirfd);
     }
-  free (n->pfd);
   free (n);
 }

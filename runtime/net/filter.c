@@ -9,6 +9,7 @@
 #include "runtime/rtlog.h"
 
 #define UDP_CACHE_NS 1000000000ull
+#define UDP_INBOUND_NS (120ull * 1000000000ull)
 #define LOG_BURST 20
 
 static void
@@ -90,6 +91,42 @@ redirect_add (msb_net_filter *f, uint16_t guest_port, uint32_t resolver_be, uint
 }
 
 /* TCP to port 53 anywhere goes to the interceptor's address inside the slirp network. */
+static bool
+udp_published (const msb_net_filter *f, uint16_t port)
+{
+  return f->udp_published[port / 8] & (1u << (port % 8));
+}
+
+static int
+inbound_find (const msb_net_filter *f, uint16_t guest_port, uint32_t peer_be, uint16_t peer_port,
+              uint64_t now)
+{
+  for (int i = 0; i < MSB_NET_UDP_INBOUND; i++)
+    if (f->udp_inbound[i].last_ns && now - f->udp_inbound[i].last_ns < UDP_INBOUND_NS
+        && f->udp_inbound[i].guest_port == guest_port && f->udp_inbound[i].peer_be == peer_be
+        && f->udp_inbound[i].peer_port == peer_port)
+      return i;
+  return -1;
+}
+
+static void
+inbound_note (msb_net_filter *f, uint16_t guest_port, uint32_t peer_be, uint16_t peer_port,
+              uint64_t now)
+{
+  int slot = inbound_find (f, guest_port, peer_be, peer_port, now);
+  if (slot < 0)
+    {
+      slot = 0;
+      for (int i = 1; i < MSB_NET_UDP_INBOUND; i++)
+        if (f->udp_inbound[i].last_ns < f->udp_inbound[slot].last_ns)
+          slot = i;
+    }
+  f->udp_inbound[slot].guest_port = guest_port;
+  f->udp_inbound[slot].peer_be = peer_be;
+  f->udp_inbound[slot].peer_port = peer_port;
+  f->udp_inbound[slot].last_ns = now;
+}
+
 static msb_net_verdict
 redirect_dns_tcp (msb_net_filter *f, msb_pkt *p, uint64_t now)
 {
@@ -136,6 +173,9 @@ msb_net_filter_from_guest (msb_net_filter *f, uint8_t *frame, size_t len, uint64
           msb_net_dns_udp_query (f->dns, &c, p.l4 + 8, p.l4_len - 8, now);
           return MSB_NET_DROP;
         }
+      if (udp_published (f, p.sport)
+          && inbound_find (f, p.sport, msb_net_addr_v4 (&p.dst), p.dport, now) >= 0)
+        return MSB_NET_PASS; /* an answer on a published port */
       return judge_egress (f, &p, MSB_NET_PROTO_UDP, p.dport, "UDP", now);
     case IPPROTO_TCP:
       if (p.dport == 53)
@@ -158,24 +198,29 @@ msb_net_filter_from_guest (msb_net_filter *f, uint8_t *frame, size_t len, uint64
 static msb_net_verdict
 judge_udp_in (msb_net_filter *f, const msb_pkt *p, uint64_t now)
 {
-  bool published = f->udp_published[p->dport / 8] & (1u << (p->dport % 8));
+  bool published = udp_published (f, p->dport);
   uint16_t port = published ? p->dport : p->sport;
+  msb_net_verdict v;
   if (now < f->udp_cache.until_ns && f->udp_cache.port == port
       && memcmp (&f->udp_cache.peer, &p->src, sizeof p->src) == 0)
-    return (msb_net_verdict) f->udp_cache.verdict;
-  /* To a published port: the ingress rules. Anything else is a reply, welcome only from a
-   * peer the sandbox may send to. */
-  msb_net_flow flow = { .direction = published ? MSB_NET_INGRESS : MSB_NET_EGRESS,
-                        .proto = MSB_NET_PROTO_UDP, .port = port, .peer = p->src };
-  msb_net_verdict v = msb_net_policy_decide (f->policy, &flow, f->pins, now) == MSB_NET_ALLOW
-                          ? MSB_NET_PASS
-                          : MSB_NET_DROP;
-  f->udp_cache.peer = p->src;
-  f->udp_cache.port = port;
-  f->udp_cache.verdict = (uint8_t) v;
-  f->udp_cache.until_ns = now + UDP_CACHE_NS;
+    v = (msb_net_verdict) f->udp_cache.verdict;
+  else
+    {
+      /* To a published port: the ingress rules. Anything else is a reply, welcome only from
+       * a peer the sandbox may send to. */
+      msb_net_flow flow = { .direction = published ? MSB_NET_INGRESS : MSB_NET_EGRESS,
+                            .proto = MSB_NET_PROTO_UDP, .port = port, .peer = p->src };
+      v = msb_net_policy_decide (f->policy, &flow, f->pins, now) == MSB_NET_ALLOW ? MSB_NET_PASS
+                                                                                  : MSB_NET_DROP;
+      f->udp_cache.peer = p->src;
+      f->udp_cache.port = port;
+      f->udp_cache.verdict = (uint8_t) v;
+      f->udp_cache.until_ns = now + UDP_CACHE_NS;
+    }
   if (v == MSB_NET_DROP)
     f->denied_ingress++;
+  else if (published)
+    inbound_note (f, p->dport, msb_net_addr_v4 (&p->src), p->sport, now);
   return v;
 }
 

@@ -10,7 +10,8 @@
  *
  * To the sandbox (ingress): a connection slirp opens from a published port (a SYN) and UDP to
  * a published port are judged by the ingress rules — a denied connection is reset; other UDP
- * must come from a peer the sandbox may talk to.
+ * must come from a peer the sandbox may talk to. The sandbox's answers from a published UDP
+ * port go back to the peers that wrote to it lately, and to no one else.
  *
  * Must never: let a frame through that it could not parse, or let guest input change its
  * state beyond the bounded DNS-redirect table. Owned by the engine thread. */
@@ -26,6 +27,7 @@
 #include "runtime/net/policy.h"
 
 #define MSB_NET_DNS_REDIRECTS 64
+#define MSB_NET_UDP_INBOUND 64
 
 typedef enum msb_net_verdict
 {
@@ -58,6 +60,15 @@ typedef struct msb_net_filter
     uint32_t resolver_be;
     uint64_t last_ns;
   } redirect[MSB_NET_DNS_REDIRECTS];
+  /* Peers that sent to a published UDP port lately: the sandbox's answers to them are
+   * replies, not new egress (and only to them: slirp would send anything from that port). */
+  struct
+  {
+    uint16_t guest_port;
+    uint16_t peer_port;
+    uint32_t peer_be;
+    uint64_t last_ns;
+  } udp_inbound[MSB_NET_UDP_INBOUND];
   /* The last ingress UDP verdict: bulk UDP does not re-run the rules per datagram. */
   struct
   {

@@ -1,12 +1,13 @@
 /* /etc/resolv.conf and /etc/hosts of a networked sandbox: written by the runtime into
- * sandboxes/<name>/runtime/ (the directory the sandbox sees as /.msb) and bound read-only
- * over the image's files by the backend, so the image itself is never edited.
+ * sandboxes/<name>/runtime/ (the directory the sandbox sees as /.msb) at every boot and bound
+ * over the image's files by the backend, so the image itself is never edited. They belong to
+ * the sandbox's root, which may edit them as on any Linux system (and patches may append to
+ * them); that changes nothing about where DNS goes — every query to port 53 is the engine's.
  *
  * The sandbox owns what is inside that directory and may have left anything there in an
  * earlier run (a symlink to a host file, a directory): the files are therefore created under
  * a fresh name with O_EXCL | O_NOFOLLOW and renamed over whatever is there, never opened by
- * their final name. They belong to the host's root, so the sandbox can read but not edit
- * them. */
+ * their final name. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,14 +22,15 @@
 #include "runtime/net/net_internal.h"
 
 static int
-replace_file (int dirfd, const char *name, const char *text, msb_error **err)
+replace_file (int dirfd, const char *name, const char *text, uint32_t owner, msb_error **err)
 {
   char tmp[64];
   snprintf (tmp, sizeof tmp, ".%s.%d", name, (int) getpid ());
   unlinkat (dirfd, tmp, 0);
   _msb_cleanup_close_ int fd
       = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0 || fchmod (fd, 0644) < 0 || msb_write_full (fd, text, strlen (text)) < 0)
+  if (fd < 0 || fchown (fd, owner, owner) < 0 || fchmod (fd, 0644) < 0
+      || msb_write_full (fd, text, strlen (text)) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_IO, "write the sandbox's %s", name);
   if (renameat (dirfd, tmp, dirfd, name) < 0)
     {
@@ -46,7 +48,7 @@ replace_file (int dirfd, const char *name, const char *text, msb_error **err)
 
 int
 msb_net_write_guest_files (int sandbox_dirfd, const char *hostname, uint32_t guest_be,
-                           uint32_t gateway_be, msb_error **err)
+                           uint32_t gateway_be, uint32_t owner, msb_error **err)
 {
   if (mkdirat (sandbox_dirfd, "runtime", 0755) < 0 && errno != EEXIST)
     return msb_fail_errno (err, errno, MSB_ERR_IO, "create the sandbox's runtime directory");
@@ -61,7 +63,8 @@ msb_net_write_guest_files (int sandbox_dirfd, const char *hostname, uint32_t gue
   _msb_cleanup_free_ char *hosts = msb_xasprintf (
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n%s\t%s\n", guest,
       hostname && *hostname ? hostname : "sandbox", gw, MSB_NET_DNS_NAME_HOST);
-  if (replace_file (dir, "resolv.conf", resolv, err) < 0 || replace_file (dir, "hosts", hosts, err) < 0)
+  if (replace_file (dir, "resolv.conf", resolv, owner, err) < 0
+      || replace_file (dir, "hosts", hosts, owner, err) < 0)
     return -1;
   return 0;
 }

@@ -14,15 +14,14 @@
  *   a backend attaches the sandbox's end:
  *     ns  msb_net_attach_netns (between clone and the child's go: eth0 in its namespace),
  *     vm  msb_net_attach_stream (gives the fd to hand QEMU as `-netdev stream,addr.type=fd`);
- *   msb_net_start    after boot: the engine thread runs until msb_net_free.
+ *   msb_net_start    once the runtime's event loop exists: the engine runs in it from then on.
  *
- * Why a thread: slirp's API is poll(2)-shaped (fill the fd set, poll, dispatch, every
- * round), which does not map onto the runtime's epoll loop without re-registering every
- * socket each round; and a bulk transfer must not add latency to the relay's agent frames
- * (or the reverse). The engine thread owns slirp, the link, the filter, the interceptor and
- * the pin set outright; the only shared state is the atomic byte counters and the stop
- * eventfd. The thread starts only after the sandbox's first process was cloned, so no fork
- * or clone ever copies a process with a second thread in it. */
+ * The engine lives in the runtime's one thread and one epoll loop, like the relay: slirp's
+ * poll-shaped API (fill the fd set, poll, dispatch, every round) goes through a small
+ * adapter (pollset.h) whose inner epoll fd the loop watches, plus a timerfd for slirp's TCP
+ * timers and the interceptor's deadlines. One thread keeps what the runtime relies on:
+ * nothing races, a fork or clone never copies a second thread, and when the runtime dies its
+ * live lock is released together with its last thread, so a crash is seen at once. */
 #ifndef MSB_RUNTIME_NET_NET_H
 #define MSB_RUNTIME_NET_NET_H
 
@@ -31,6 +30,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "runtime/loop.h"
 
 typedef struct msb_runtime msb_runtime;
 typedef struct msb_net msb_net;
@@ -54,10 +54,10 @@ int msb_net_attach_netns (msb_net *net, pid_t pid, msb_error **err);
  * passes it to QEMU and closes its copy. */
 int msb_net_attach_stream (msb_net *net, int *qemu_fd, msb_error **err);
 void msb_net_guest_config (const msb_net *net, msb_net_guest *out);
-int msb_net_start (msb_net *net, msb_error **err);
-/* Bytes delivered to (rx) and sent by (tx) the sandbox: safe from any thread. */
+int msb_net_start (msb_net *net, msb_loop *loop, msb_error **err);
+/* Bytes delivered to (rx) and sent by (tx) the sandbox. */
 void msb_net_counters (const msb_net *net, uint64_t *rx, uint64_t *tx);
-/* Stops the engine and releases everything (NULL is fine). */
+/* Releases everything (NULL is fine); the loop it ran in must be gone or about to be. */
 void msb_net_free (msb_net *net);
 
 #endif

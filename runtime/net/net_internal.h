@@ -27,9 +27,10 @@ int msb_net_tap_create_in (pid_t pid, const msb_net_tap_spec *spec, int *out_fd,
 
 /* ---- guest_files.c ---- */
 /* Writes resolv.conf (nameserver = the gateway) and hosts (localhost, the hostname,
- * host.microsandbox.internal = the gateway) into the sandbox's runtime directory, where the
- * backend binds them over /etc/resolv.conf and /etc/hosts. */
+ * host.microsandbox.internal = the gateway), owned by `owner` (the sandbox's root on the
+ * host), into the sandbox's runtime directory, where the backend binds them over
+ * /etc/resolv.conf and /etc/hosts. */
 int msb_net_write_guest_files (int sandbox_dirfd, const char *hostname, uint32_t guest_be,
-                               uint32_t gateway_be, msb_error **err);
+                               uint32_t gateway_be, uint32_t owner, msb_error **err);
 
 #endif

@@ -84,10 +84,9 @@ bind_etc_file (int root, const char *name, uint32_t uid_base, msb_error **err)
   struct stat st;
   if (fstat (target, &st) < 0 || !S_ISREG (st.st_mode))
     return 0;
-  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-                                         | MOUNT_ATTR_NOEXEC };
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
   if (syscall (SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "make /etc/%s read-only", name);
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "set the mount flags of /etc/%s", name);
   if (syscall (SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "bind /etc/%s", name);
   return 0;

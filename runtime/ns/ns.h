@@ -64,8 +64,9 @@ int msb_ns_caps_drop (msb_error **err);
 /* Brings up loopback in the current network namespace and sets the per-namespace sysctls that
  * let an unprivileged sandbox bind low ports and use ping sockets. */
 int msb_ns_net_setup_loopback (msb_error **err);
-/* Binds the resolv.conf and hosts the runtime wrote into /.msb (net/guest_files.c) read-only
- * over /etc/resolv.conf and /etc/hosts. Runs in the child after pivot_root, as real root. */
+/* Binds the resolv.conf and hosts the runtime wrote into /.msb (net/guest_files.c) over
+ * /etc/resolv.conf and /etc/hosts (nosuid, nodev, noexec). Runs in the child after
+ * pivot_root, as real root. */
 int msb_ns_net_bind_files (uint32_t uid_base, msb_error **err);
 
 /* ---- rootfs.c / mounts.c ---- */

@@ -28,6 +28,7 @@
 #include "runtime/ns/volumes.h"
 #include "runtime/runtime.h"
 #include "runtime/rtlog.h"
+#include "runtime/vm/vm.h"
 
 typedef struct ns_state
 {
@@ -134,9 +135,22 @@ start_child (msb_runtime *rt, msb_ns_child *child, ns_state *st, int go_wr, int 
     close (child->cgroup_tasks_fds[i]);
   if (!into_cgroup && msb_cgroup_attach_v2 (st->cgroup, pid, err) < 0)
     return -1;
-  /* eth0 in its network namespace, complete before the child may go on (net/tap.c). */
+  /* eth0 in its network namespace, complete before the child may go on (net/tap.c). A child
+   * that failed its own setup meanwhile took its namespace along: its reason comes first. */
   if (rt->net && msb_net_attach_netns (rt->net, pid, err) < 0)
-    return -1;
+    {
+      kill (pid, SIGKILL);
+      msb_error *child_err = NULL;
+      if (read_child_result (err_rd, &child_err) < 0)
+        {
+          msb_error_clear (err);
+          if (err)
+            *err = child_err;
+          else
+            msb_error_free (child_err);
+        }
+      return -1;
+    }
   /* A child whose setup failed before the go has exited already (EPIPE here): the reason it
    * wrote to the error pipe is the error to report. */
   bool released = msb_write_full (go_wr, "g", 1) == 0;
@@ -239,6 +253,16 @@ ns_sample (msb_runtime *rt, msb_cgroup_sample *s, msb_error **err)
   return msb_cgroup_read_usage (st->cgroup, s, err);
 }
 
+static int
+ns_resize (msb_runtime *rt, unsigned cpus, uint64_t memory_bytes, unsigned *actual_cpus,
+           uint64_t *actual_memory, msb_error **err)
+{
+  ns_state *st = rt->backend_data;
+  if (st == NULL || st->cgroup == NULL)
+    return msb_fail (err, MSB_ERR_SANDBOX_NOT_RUNNING, "sandbox has no cgroup");
+  return msb_cgroup_resize (st->cgroup, cpus, memory_bytes, actual_cpus, actual_memory, err);
+}
+
 static void
 ns_cleanup (msb_runtime *rt)
 {
@@ -257,6 +281,7 @@ const msb_backend msb_backend_ns = {
   .kill = ns_kill,
   .sample = ns_sample,
   .cleanup = ns_cleanup,
+  .resize = ns_resize,
 };
 
 void
@@ -287,13 +312,18 @@ msb_backend_select (const char *name, const msb_backend **out, msb_error **err)
 {
   if (name == NULL || *name == '\0')
     name = getenv ("MSB_BACKEND");
-  if (name == NULL || *name == '\0' || strcmp (name, "auto") == 0 || strcmp (name, "ns") == 0)
+  bool is_auto = name == NULL || *name == '\0' || strcmp (name, "auto") == 0;
+  /* auto: vm where KVM runs guests at hardware speed and QEMU, virtiofsd and the guest
+   * kernel are installed (runtime/vm); ns everywhere else. */
+  if (strcmp (name ? name : "", "vm") == 0 || (is_auto && msb_vm_auto_eligible (NULL, 0)))
+    {
+      *out = &msb_backend_vm;
+      return 0;
+    }
+  if (is_auto || strcmp (name, "ns") == 0)
     {
       *out = &msb_backend_ns;
       return 0;
     }
-  if (strcmp (name, "vm") == 0)
-    return msb_fail (err, MSB_ERR_UNSUPPORTED,
-                     "the vm backend is not available in this build; use backend `ns`");
   return msb_fail (err, MSB_ERR_INVALID_CONFIG, "unknown backend `%s` (ns, vm or auto)", name);
 }

@@ -40,6 +40,11 @@ msb_ns_upper_disk_prepare (msb_runtime *rt, msb_ns_fs_plan *plan, msb_error **er
     }
   else if (!S_ISREG (st.st_mode))
     return msb_fail (err, MSB_ERR_IO, "`%s/%s` is not a file", rt->sandbox_dir, UPPER_IMAGE);
+  /* The size limit was raised since the image was made (modify root_disk_size): grown here,
+   * offline, before anything mounts it. */
+  else if ((uint64_t) st.st_size < (uint64_t) mib << 20
+           && msb_ext4_image_grow (rt->sandbox_dirfd, UPPER_IMAGE, mib, err) < 0)
+    return msb_error_prefix (err, "grow the writable layer to %u MiB", mib);
   if (mkdirat (rt->sandbox_dirfd, UPPER_MNT, 0700) < 0 && errno != EEXIST)
     return msb_fail_errno (err, errno, MSB_ERR_IO, "create `%s/%s`", rt->sandbox_dir, UPPER_MNT);
   plan->upper_image = msb_xasprintf ("%s/%s", rt->sandbox_dir, UPPER_IMAGE);

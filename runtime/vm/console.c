@@ -5,6 +5,7 @@
 #include "runtime/vm/vm.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,8 +14,16 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-#define TAIL_BYTES 4096
+#define TAIL_BYTES 8192
+#define SCAN_LINES 64
 #define TAIL_LINES 12
+
+/* Where the story of a failed boot starts: a kernel panic, the agent's own words. */
+static bool
+is_headline (const char *line)
+{
+  return strstr (line, "Kernel panic") || strstr (line, "msb-agent:") || strstr (line, "qemu-system");
+}
 
 void
 msb_vm_console_explain (int sandbox_dirfd, msb_error **err)
@@ -35,31 +44,39 @@ msb_vm_console_explain (int sandbox_dirfd, msb_error **err)
   for (ssize_t i = 0; i < n; i++)
     if ((buf[i] < 0x20 && buf[i] != '\n') || buf[i] == 0x7f)
       buf[i] = ' ';
-  const char *lines[TAIL_LINES];
+  /* The last SCAN_LINES lines, newest first. */
+  const char *lines[SCAN_LINES];
   size_t count = 0;
   char *end = buf + n;
-  while (end > buf && count < TAIL_LINES)
+  while (end > buf && count < SCAN_LINES)
     {
       while (end > buf && (end[-1] == '\n' || end[-1] == ' '))
         *--end = '\0';
       char *start = end;
       while (start > buf && start[-1] != '\n')
         start--;
-      if (start == end)
-        break;
-      if (start == buf && from > 0)
-        break; /* a line cut by the window */
+      if (start == end || (start == buf && from > 0))
+        break; /* nothing left, or a line cut by the window */
       lines[count++] = start;
       end = start;
     }
   if (count == 0)
     return;
+  /* From the oldest headline among the last lines (the panic, not its call trace), else the
+   * last TAIL_LINES lines. */
+  size_t first = count < TAIL_LINES ? count - 1 : TAIL_LINES - 1;
+  for (size_t i = count; i-- > 0;)
+    if (is_headline (lines[i]))
+      {
+        first = i;
+        break;
+      }
   _msb_cleanup_buf_ msb_buf text = MSB_BUF_INIT;
   const char *head = msb_error_get_message (*err);
   msb_buf_append (&text, head, strlen (head));
-  const char *title = "\nguest console (logs/kernel.log, last lines):";
+  const char *title = "\nguest console (logs/kernel.log):";
   msb_buf_append (&text, title, strlen (title));
-  for (size_t i = count; i-- > 0;)
+  for (size_t i = first + 1, shown = 0; i-- > 0 && shown < TAIL_LINES; shown++)
     {
       msb_buf_append (&text, "\n  ", 3);
       msb_buf_append (&text, lines[i], strlen (lines[i]));

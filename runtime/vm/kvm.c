@@ -1,7 +1,7 @@
 /* Is KVM usable? Finding /dev/kvm is not enough: it can be absent from a container, closed to
  * us, an older API, or — in nested setups without hardware virtualisation — a KVM that
- * emulates every guest instruction: on such a host a loop of 10 000 iterations takes ~15 ms
- * instead of ~10 µs, and a kernel that TCG boots in a second takes minutes. So the probe
+ * emulates every guest instruction: on such a host a loop of 2 000 iterations takes ~2 ms
+ * instead of ~2 µs, and a kernel that TCG boots in a second takes minutes. So the probe
  * does what QEMU will do up to the first instructions: creates a VM with one page of memory
  * and a vCPU, and runs a counted loop in real mode, timed.
  *
@@ -21,9 +21,12 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 
-/* Hardware runs LOOP_ITERATIONS of `dec ecx; jnz` in ~10 µs; allow a loaded host 1000×. */
-#define LOOP_ITERATIONS 10000
-#define LOOP_BUDGET_NS (10ull * 1000000ull)
+/* Hardware runs LOOP_ITERATIONS of `dec ecx; jnz` in ~1 µs, plus a VM entry and exit (tens
+ * of µs when nested with hardware support); an emulating KVM needs ~2 ms. The best of
+ * LOOP_RUNS counts, so one preemption does not condemn a fast host. */
+#define LOOP_ITERATIONS 2000
+#define LOOP_BUDGET_NS (500ull * 1000ull)
+#define LOOP_RUNS 3
 #define GUEST_MEM 0x10000
 #define GUEST_CODE 0x1000
 
@@ -48,6 +51,37 @@ write_guest_code (uint8_t *mem)
   memcpy (mem + GUEST_CODE, code, sizeof code);
 }
 
+/* Runs the loop LOOP_RUNS times (or until one run is within budget); the best time. */
+static bool
+time_loop (int vcpu, struct kvm_run *run, uint64_t *best_ns)
+{
+  struct kvm_sregs sregs;
+  if (ioctl (vcpu, KVM_GET_SREGS, &sregs) < 0)
+    return fail ("KVM_GET_SREGS: %s", strerror (errno));
+  sregs.cs.base = 0;
+  sregs.cs.selector = 0;
+  *best_ns = UINT64_MAX;
+  for (int i = 0; i < LOOP_RUNS && *best_ns > LOOP_BUDGET_NS; i++)
+    {
+      struct kvm_regs regs = { .rip = GUEST_CODE, .rflags = 2 };
+      uint64_t t0 = msb_now_mono_ns ();
+      if (ioctl (vcpu, KVM_SET_SREGS, &sregs) < 0 || ioctl (vcpu, KVM_SET_REGS, &regs) < 0)
+        return fail ("set vCPU registers: %s", strerror (errno));
+      if (ioctl (vcpu, KVM_RUN, 0) < 0)
+        return fail ("KVM_RUN: %s", strerror (errno));
+      uint64_t ns = msb_now_mono_ns () - t0;
+      if (run->exit_reason != KVM_EXIT_HLT)
+        {
+          char reason[16];
+          snprintf (reason, sizeof reason, "%u", run->exit_reason);
+          return fail ("the probe vCPU stopped with exit reason %s instead of HLT", reason);
+        }
+      if (ns < *best_ns)
+        *best_ns = ns;
+    }
+  return true;
+}
+
 static bool
 run_probe_vcpu (int kvm, int vm, uint64_t *elapsed_ns)
 {
@@ -69,35 +103,13 @@ run_probe_vcpu (int kvm, int vm, uint64_t *elapsed_ns)
   else
     {
       struct kvm_run *run = mmap (NULL, (size_t) run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-      struct kvm_sregs sregs;
-      struct kvm_regs regs = { .rip = GUEST_CODE, .rflags = 2 };
       if (run == MAP_FAILED)
         fail ("mmap kvm_run: %s", strerror (errno));
-      else if (ioctl (vcpu, KVM_GET_SREGS, &sregs) < 0)
-        fail ("KVM_GET_SREGS: %s", strerror (errno));
       else
         {
-          sregs.cs.base = 0;
-          sregs.cs.selector = 0;
-          uint64_t t0 = msb_now_mono_ns ();
-          if (ioctl (vcpu, KVM_SET_SREGS, &sregs) < 0 || ioctl (vcpu, KVM_SET_REGS, &regs) < 0)
-            fail ("set vCPU registers: %s", strerror (errno));
-          else if (ioctl (vcpu, KVM_RUN, 0) < 0)
-            fail ("KVM_RUN: %s", strerror (errno));
-          else if (run->exit_reason != KVM_EXIT_HLT)
-            {
-              char reason[16];
-              snprintf (reason, sizeof reason, "%u", run->exit_reason);
-              fail ("the probe vCPU stopped with exit reason %s instead of HLT", reason);
-            }
-          else
-            {
-              *elapsed_ns = msb_now_mono_ns () - t0;
-              ok = true;
-            }
+          ok = time_loop (vcpu, run, elapsed_ns);
+          munmap (run, (size_t) run_size);
         }
-      if (run != MAP_FAILED)
-        munmap (run, (size_t) run_size);
     }
   munmap (mem, GUEST_MEM);
   return ok;
@@ -125,10 +137,10 @@ probe (void)
   if (ns > LOOP_BUDGET_NS)
     {
       char took[96];
-      snprintf (took, sizeof took, "%.1f ms for a %d-iteration loop (hardware: ~0.01 ms)",
-                (double) ns / 1e6, LOOP_ITERATIONS);
-      return fail ("/dev/kvm emulates guest code instead of running it (%s): nested "
-                   "virtualisation without hardware support; TCG is faster",
+      snprintf (took, sizeof took, "a %d-iteration loop took %.2f ms (hardware: ~0.002 ms)",
+                LOOP_ITERATIONS, (double) ns / 1e6);
+      return fail ("/dev/kvm emulates guest code instead of running it: %s; nested "
+                   "virtualisation without hardware support, where TCG is faster",
                    took);
     }
   return true;

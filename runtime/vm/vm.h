@@ -26,6 +26,7 @@ typedef struct msb_ns_fs_plan msb_ns_fs_plan;
 /* virtiofs tag of the root and name of the agent's virtio-serial port; the guest side reads
  * them from the kernel command line (agent/vm_init.c). */
 #define MSB_VM_ROOT_TAG "msbroot"
+#define MSB_VM_VOLUMES_TAG "msbvols"
 #define MSB_VM_AGENT_PORT "agent"
 
 typedef enum msb_vm_accel
@@ -74,13 +75,22 @@ typedef struct msb_vm_fs_server
   int pidfd;
 } msb_vm_fs_server;
 
-/* Assembles the sandbox's root at <sandbox>/rootfs in a private mount namespace — image
- * layers idmapped into the sandbox's range, the writable layer, /.msb, volumes — applies
- * patches and scripts as the sandbox's root, and executes virtiofsd on it as root of the
- * sandbox's user namespace, serving the vhost-user socket `listen_fd`. Returns once
- * virtiofsd executes, or with the setup error. */
+typedef enum msb_vm_share
+{
+  MSB_VM_SHARE_ROOT,    /* the root (cache=always), with patches and scripts applied */
+  MSB_VM_SHARE_VOLUMES, /* bind, named and disk volumes as /vN (cache=auto) */
+} msb_vm_share;
+
+/* Starts virtiofsd for `share` (see fs_server.c) serving the vhost-user socket `listen_fd`,
+ * as root of the sandbox's user namespace, once its tree is assembled (and, for the root,
+ * the plan's patches and scripts applied). Returns once virtiofsd executes, or with the
+ * setup error. */
 int msb_vm_fs_server_start (msb_runtime *rt, msb_cgroup *cg, const char *virtiofsd,
-                            int listen_fd, msb_vm_fs_server *out, msb_error **err);
+                            msb_vm_share share, const msb_ns_fs_plan *plan, int listen_fd,
+                            msb_vm_fs_server *out, msb_error **err);
+/* Whether a planned mount is served by the volumes share (else it is a guest tmpfs). */
+typedef struct msb_ns_mount_plan msb_ns_mount_plan;
+bool msb_vm_share_volume (const msb_ns_mount_plan *m);
 /* True once the server process has exited. */
 bool msb_vm_fs_server_exited (const msb_vm_fs_server *s);
 void msb_vm_fs_server_kill (msb_vm_fs_server *s);
@@ -101,14 +111,22 @@ typedef struct msb_vm_launch
   gid_t gid;
   int kvm_gid;        /* … plus /dev/kvm's group when using KVM (-1 = none) */
   int agent_fd;       /* socket: the host end of the agent port is the relay */
-  int fs_fd;          /* socket connected to virtiofsd */
+  int fs_fd;          /* socket connected to the root's virtiofsd */
+  int vols_fd;        /* socket connected to the volumes' virtiofsd, -1 = none */
+  char *const *mounts; /* msb.vol specs for the guest (agent/vm_mounts.c), NULL-terminated */
+  int net_fd;         /* stream socket to the network engine (runtime/net), -1 = no network */
+  char net_spec[96];  /* msb.net for the guest: ADDR/PREFIX,GATEWAY,MTU (agent/vm_net.c) */
+  uint8_t mac[6];
   int console_fd;     /* logs/kernel.log: guest console and QEMU's own messages */
 } msb_vm_launch;
 
-/* The QEMU argv for `l`, with the kernel and initramfs at fds `kernel_fd` / `initrd_fd` and
- * the sockets at `agent_fd` / `fs_fd` (the numbers they have in QEMU). */
-char **msb_vm_qemu_argv (const msb_vm_launch *l, int kernel_fd, int initrd_fd, int agent_fd,
-                         int fs_fd);
+/* The QEMU argv for `l`, with the kernel, initramfs and sockets at the fds QEMU gets them
+ * at (qemu.c). Fails when the kernel command line would be too long. */
+int msb_vm_qemu_argv (const msb_vm_launch *l, char ***out, msb_error **err);
+/* A planned mount as an msb.vol spec ("FLAGS,SOURCE,TARGET"); `index` names its directory
+ * in the volumes share. */
+char *msb_vm_mount_spec (unsigned flags, bool is_tmpfs, uint64_t size_mib, size_t index,
+                         const char *target);
 /* Starts QEMU in `cg` as l->uid; returns its pid and a pidfd. */
 int msb_vm_qemu_start (const msb_vm_launch *l, msb_cgroup *cg, pid_t *pid, int *pidfd,
                        msb_error **err);

@@ -40,7 +40,9 @@ def pytest_configure(config):
         raise pytest.UsageError(f"{MSB} not found: build first or set MSB_BUILD")
     home = tempfile.mkdtemp(prefix="msb-py-")
     os.environ["MSB_HOME"] = home
-    os.environ.pop("MSB_BACKEND", None)
+    # The Python suite runs on the ns backend (`auto` picks vm on a KVM host); the backend
+    # suite in tests/integration/backends covers vm.
+    os.environ["MSB_BACKEND"] = os.environ.get("MSB_PY_BACKEND", "ns")
     _state["home"] = home
     _state["tmp"] = tempfile.mkdtemp(prefix="msb-py-img-")
     image_dir = os.environ.get("MSB_TEST_IMAGE_DIR")

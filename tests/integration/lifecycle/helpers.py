@@ -67,8 +67,10 @@ class Cli:
         self.home = home
         _HOMES.add(home)
         self.env = dict(os.environ, MSB_HOME=home)
-        for var in ("MSB_BACKEND", "MSB_PATH", "MSB_METRICS_INTERVAL_MS"):
+        for var in ("MSB_PATH", "MSB_METRICS_INTERVAL_MS"):
             self.env.pop(var, None)
+        # The lifecycle suite tests the ns backend: `auto` picks vm on a KVM host.
+        self.env["MSB_BACKEND"] = os.environ.get("MSB_IT_BACKEND", "ns")
 
     def __call__(self, *args, check=False, timeout=CMD_TIMEOUT, input=None, env=None,
                  stdout=subprocess.PIPE):

@@ -115,7 +115,7 @@ class PullClient:
 
     def __init__(self, home):
         self.env = dict(os.environ, MSB_HOME=home)
-        self.env.pop("MSB_BACKEND", None)
+        self.env["MSB_BACKEND"] = os.environ.get("MSB_IT_BACKEND", "ns")
 
     def __call__(self, *args, password=None, timeout=120):
         env = dict(self.env, MSB_TEST_PASSWORD=password) if password else self.env
