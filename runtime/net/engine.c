@@ -40,6 +40,8 @@
 #define FRAMES_PER_ROUND 256
 #define MAX_INJECT 16
 #define DNS_POLL_MAX (1 + 32 + 256)
+#define DNS_TCP_PER_ROUND 16 /* well below DNS_LISTEN_BACKLOG: see filter.h */
+#define DNS_LISTEN_BACKLOG 128
 #define DEFAULT_POOL "172.16.0.0/12"
 
 typedef struct engine_timer
@@ -289,6 +291,7 @@ dns_closing (void *opaque, int fd)
 static void
 read_frames (msb_net *n)
 {
+  n->filter.dns_tcp_budget = DNS_TCP_PER_ROUND;
   for (int i = 0; i < FRAMES_PER_ROUND; i++)
     {
       ssize_t len = n->link->ops->recv (n->link, n->frame, sizeof n->frame);
@@ -440,16 +443,21 @@ plan_addresses (msb_net *n, const msb_config_net *c, int slot, msb_error **err)
 }
 
 /* The host group: the gateway (slirp's door to the host's loopback) and every address of
- * the host itself, which the sandbox could otherwise dial by its LAN or public address. */
-static void
-collect_host_addresses (msb_net *n)
+ * the host itself, which the sandbox could otherwise dial by its LAN or public address. Fails
+ * closed: without the list, a public-only sandbox could reach the host's services. */
+static int
+collect_host_addresses (msb_net *n, msb_error **err)
 {
   msb_net_addr a;
   msb_net_addr_from_v4 (&a, n->gateway_be);
   msb_net_policy_add_host (&n->policy, &a);
   struct ifaddrs *ifa = NULL;
-  if (getifaddrs (&ifa) < 0)
-    return;
+  int r = -1;
+  /* The netlink dump behind it can be interrupted by concurrent address changes: retry. */
+  for (int attempt = 0; attempt < 5 && (r = getifaddrs (&ifa)) < 0; attempt++)
+    ;
+  if (r < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "list the host's addresses");
   for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
     {
       if (i->ifa_addr == NULL)
@@ -463,6 +471,7 @@ collect_host_addresses (msb_net *n)
       msb_net_policy_add_host (&n->policy, &a);
     }
   freeifaddrs (ifa);
+  return 0;
 }
 
 static size_t
@@ -500,7 +509,7 @@ dns_listener (msb_net *n, msb_runtime *rt, char *path, size_t path_len, msb_erro
   mode_t old = umask (0077);
   int r = bind (fd, (struct sockaddr *) &addr, sizeof addr);
   umask (old);
-  if (r < 0 || listen (fd, 32) < 0)
+  if (r < 0 || listen (fd, DNS_LISTEN_BACKLOG) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "listen for DNS over TCP");
   return msb_steal_fd (&fd);
 }
@@ -590,7 +599,8 @@ msb_net_create (msb_runtime *rt, msb_net **out, msb_error **err)
   if (msb_slirp_api_get (&n->api, err) < 0 || plan_addresses (n, c, rt->row.uid_slot, err) < 0
       || msb_net_policy_compile (c, &n->policy, err) < 0)
     return -1;
-  collect_host_addresses (n);
+  if (collect_host_addresses (n, err) < 0)
+    return -1;
   n->pins = msb_net_pins_new (MAX_PINS);
   struct sockaddr_storage ns[MSB_NET_MAX_NAMESERVERS];
   size_t n_ns = nameservers (c, ns);

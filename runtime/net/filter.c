@@ -135,6 +135,9 @@ redirect_dns_tcp (msb_net_filter *f, msb_pkt *p, uint64_t now)
     {
       if (!msb_net_dns_reachable (f->policy, MSB_NET_PROTO_TCP, NULL))
         return refuse (f, p, "DNS over TCP", "policy", now);
+      if (f->dns_tcp_budget == 0)
+        return refuse (f, p, "DNS over TCP", "too many new connections at once", now);
+      f->dns_tcp_budget--;
       redirect_add (f, p->sport, resolver, now);
     }
   int slot = redirect_find (f, p->sport);

@@ -47,6 +47,10 @@ typedef struct msb_net_filter
   uint8_t guest_mac[6];
   bool has_guest_mac;
   unsigned max_connections;
+  /* New DNS-over-TCP connections still allowed this engine round: slirp connects each to the
+   * interceptor's Unix socket with a blocking connect(), which must never find the listen
+   * backlog full (the interceptor accepts once per round, in the same thread). */
+  unsigned dns_tcp_budget;
   /* How many host sockets the sandbox holds open now (the engine counts slirp's). */
   unsigned (*open_connections) (void *opaque);
   void (*to_guest) (void *opaque, const uint8_t *frame, size_t len);

@@ -63,6 +63,7 @@ msb_net_policy_clear (msb_net_policy *p)
   for (size_t i = 0; i < p->n_rules; i++)
     msb_net_rule_clear (&p->rules[i]);
   free (p->rules);
+  free (p->host);
   memset (p, 0, sizeof *p);
 }
 
@@ -72,8 +73,8 @@ msb_net_policy_add_host (msb_net_policy *p, const msb_net_addr *a)
   for (size_t i = 0; i < p->n_host; i++)
     if (memcmp (&p->host[i], a, sizeof *a) == 0)
       return;
-  if (p->n_host < MSB_NET_MAX_HOST_ADDRS)
-    p->host[p->n_host++] = *a;
+  p->host = msb_xrealloc (p->host, (p->n_host + 1) * sizeof *p->host);
+  p->host[p->n_host++] = *a;
 }
 
 int

@@ -12,8 +12,6 @@
 #include "lib/net_spec.h"
 #include "runtime/net/pins.h"
 
-#define MSB_NET_MAX_HOST_ADDRS 64
-
 typedef struct msb_net_policy
 {
   uint8_t default_egress;
@@ -21,8 +19,8 @@ typedef struct msb_net_policy
   msb_net_rule *rules;
   size_t n_rules;
   bool has_domain_rules;
-  /* The host group: the gateway first, then the host's own addresses. */
-  msb_net_addr host[MSB_NET_MAX_HOST_ADDRS];
+  /* The host group: the gateway first, then the host's own addresses (all of them). */
+  msb_net_addr *host;
   size_t n_host;
 } msb_net_policy;
 
@@ -39,7 +37,7 @@ typedef struct msb_net_flow
 
 int msb_net_policy_compile (const msb_config_net *cfg, msb_net_policy *out, msb_error **err);
 void msb_net_policy_clear (msb_net_policy *p);
-/* Adds an address to the host group (bounded; extras are ignored). */
+/* Adds an address to the host group. */
 void msb_net_policy_add_host (msb_net_policy *p, const msb_net_addr *a);
 
 /* The group of `a` (host addresses are HOST unless they are loopback). */

@@ -108,3 +108,15 @@ def test_big_answer_truncates_over_udp_and_completes_over_tcp(netmsb, default_bo
     assert netmsb.probe(default_box, "resolve", "many.test").startswith("TC ok")
     out = netmsb.probe(default_box, "resolve", "many.test", "-", "tcp")
     assert out.startswith("ok ") and len(out.split()) == 121
+
+
+def test_a_burst_of_tcp_dns_connections_leaves_the_runtime_responsive(netmsb, boxes):
+    name = boxes.create()
+    # 100 clients at once: some are refused (the engine rations new DNS-over-TCP connections
+    # per round so slirp's blocking connect to the interceptor never finds its backlog full),
+    # none hangs the runtime, and DNS works afterwards.
+    out = netmsb.sh(name, "for i in $(seq 100); do nettool resolve good.test - tcp & done 2>&1; wait",
+                    timeout=60)
+    assert out.count(f"ok {PUBLIC}") >= 16
+    assert netmsb.probe(name, "resolve", "good.test", "-", "tcp") == f"ok {PUBLIC}"
+    assert netmsb("ping", name).returncode == 0

@@ -174,6 +174,7 @@ harness_new (const char *const *rules, const char *preset, unsigned timeout_ms)
   f->dns_be = htonl (DNS_ADDR);
   memcpy (f->gateway_mac, gw_mac, 6);
   f->max_connections = 4;
+  f->dns_tcp_budget = 2;
   f->open_connections = cb_open;
   f->to_guest = cb_to_guest;
   f->to_slirp = cb_to_slirp;
@@ -366,6 +367,11 @@ TEST (test_dns_over_tcp_is_redirected_and_answers_rewritten_back)
   CHECK_EQ_INT (msb_net_filter_to_guest (&h->f, f, n, msb_now_mono_ns ()), MSB_NET_PASS);
   msb_pkt_parse (f, n, &p);
   CHECK_EQ_INT (ntohl (msb_net_addr_v4 (&p.src)), 0x08080808);
+  /* New TCP DNS connections are rationed per engine round (the engine refills the budget). */
+  n = tcp_frame (f, GUEST, 0x08080808, 41001, 53, MSB_TCP_SYN);
+  CHECK_EQ_INT (msb_net_filter_from_guest (&h->f, f, n, msb_now_mono_ns ()), MSB_NET_PASS);
+  n = tcp_frame (f, GUEST, 0x08080808, 41002, 53, MSB_TCP_SYN);
+  CHECK_EQ_INT (msb_net_filter_from_guest (&h->f, f, n, msb_now_mono_ns ()), MSB_NET_DROP);
   harness_free (h);
   /* Under `none`, TCP DNS is refused at the SYN. */
   h = harness_new (NULL, "none", 2000);
