@@ -346,6 +346,7 @@ static const key_setter setters[] = {
   { "registry_insecure", K_BOOL, SETTER (msb_config_set_registry_insecure) },
   { "registry_ca_files", K_CUSTOM, SETTER (apply_ca_files) },
   { "registry_ca_pem", K_STR, SETTER (msb_config_add_registry_ca_pem) },
+  { "network", K_CUSTOM, SETTER (msbpy_config_set_network) },
 };
 
 static int

@@ -248,6 +248,9 @@ static PyMethodDef module_methods[] = {
   { "version", mod_version, METH_NOARGS, "version() -> str\n\nVersion of libmsb." },
   { "error_code", mod_error_code, METH_O,
     "error_code(kind: int) -> str | None\n\nThe stable code of an msb_error_kind." },
+  { "network_normalize", msbpy_network_normalize, METH_O,
+    "network_normalize(json: str) -> str\n\nValidates the `network` object of a create (API.md\n"
+    "§1.20) the way libmsb stores it; ValueError names the offending key." },
   { NULL, NULL, 0, NULL },
 };
 

@@ -211,6 +211,14 @@ msbpy_cleanup_config_fn (msb_config **c)
 }
 #define _msbpy_cleanup_config_ __attribute__ ((cleanup (msbpy_cleanup_config_fn)))
 
+/* ---- network (network.c): the `network` object of API.md §1.20 into libmsb ---- */
+
+/* config["network"]: a JSON str set with msb_config_set_network_json (config.c's table). */
+int msbpy_config_set_network (msb_config *cfg, const char *key, PyObject *v);
+/* Module function network_normalize(json) -> str: the section as libmsb would store it, or
+ * ValueError naming the offending key. */
+PyObject *msbpy_network_normalize (PyObject *module, PyObject *arg);
+
 /* ---- values (values.c): libmsb structs as Python dicts ---- */
 
 PyObject *msbpy_info_dict (const msb_sandbox_info *info);

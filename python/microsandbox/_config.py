@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from microsandbox import _microsandbox as _native
+from microsandbox import _network
 from microsandbox._runtime import ms
 from microsandbox.errors import unsupported
 from microsandbox.types import (
@@ -26,7 +27,6 @@ from microsandbox.types import (
     MountKind,
     Network,
     PatchConfig,
-    PortBinding,
     PullPolicy,
     RegistryAuth,
     RootDiskKind,
@@ -229,17 +229,7 @@ def parse(name: Any, kwargs: Mapping[str, Any]) -> CreateSpec:
         for p in patches:
             if not isinstance(p, PatchConfig):
                 raise TypeError(f"patch must be PatchConfig, got {type(p).__name__}")
-    ports = kw.pop("ports", None)
-    if ports is not None:
-        if isinstance(ports, Mapping):
-            for h, g in ports.items():
-                PortBinding(_int(h, "host port"), _int(g, "guest port"))  # validates
-        elif isinstance(ports, Sequence) and not isinstance(ports, (str, bytes)):
-            for p in ports:
-                if not isinstance(p, PortBinding):
-                    raise TypeError(f"port must be PortBinding, got {type(p).__name__}")
-        else:
-            raise TypeError("ports must be a Mapping[int, int] or a list of PortBinding")
+    ports = _network.port_bindings(kw.pop("ports", None))
     network = kw.pop("network", None)
     if network is not None and not isinstance(network, Network):
         raise TypeError(f"network must be Network, got {type(network).__name__}")
@@ -284,15 +274,16 @@ def parse(name: Any, kwargs: Mapping[str, Any]) -> CreateSpec:
         image_ref = _image(image, config)
 
     # Features the core does not have yet: refuse rather than run without them.
-    if ports:
-        raise unsupported("ports=", "published ports need sandbox networking, not available in this build")
-    if network is not None and not _network_is_default(network):
-        raise unsupported("network=", "egress policies need sandbox networking; only the default "
-                          "(public-only) and Network.none() are accepted in this build")
     if secrets:
-        raise unsupported("secrets=", "secret substitution needs sandbox networking")
+        raise unsupported("secrets=", "secret substitution needs TLS interception, which the "
+                          "network engine does not have yet")
     if vsock:
-        raise unsupported("vsock=", "vsock routes need the vm backend")
+        raise unsupported("vsock=", "vsock routes are not implemented by either backend yet")
+    # ports= and network= as the stored config's network section, judged by the core now
+    # (ValueError naming the key) rather than after the image is pulled.
+    network_json = _network.section(network, ports)
+    if network_json is not None:
+        config["network"] = _network.normalize(network_json)
 
     if cpus is not None:
         config["cpus"] = cpus
@@ -352,16 +343,6 @@ def parse(name: Any, kwargs: Mapping[str, Any]) -> CreateSpec:
         flags |= _native.SANDBOX_REPLACE
     grace_ms = ms(replace_with_timeout, -1)
     return CreateSpec(name, config, flags, grace_ms, detached, image_ref, snapshot_path)
-
-
-def _network_is_default(network: Network) -> bool:
-    from microsandbox.types import NetworkPolicy
-
-    if network.ports or network.dns or network.tls or network.rate_limiter:
-        return False
-    if network.deny_domains or network.deny_domain_suffixes:
-        return False
-    return network.policy in (None, NetworkPolicy.none(), Network.public_only().policy)
 
 
 def _patch_tuple(p: PatchConfig) -> tuple[Any, ...]:

@@ -942,18 +942,46 @@ class NetworkDestination:
         v = self.value
         if kind is NetworkDestinationKind.ANY:
             return
+        if kind is NetworkDestinationKind.GROUP:
+            _set(self, "value", _dest_group(v).value)
+            return
         _str(v, "destination")
         try:
             if kind is NetworkDestinationKind.IP:
-                ipaddress.ip_address(v)
+                ipaddress.ip_address(_unbracket(v))
             elif kind is NetworkDestinationKind.CIDR:
-                ipaddress.ip_network(v, strict=False)
-            elif kind is NetworkDestinationKind.GROUP:
-                _set(self, "value", DestGroup(v).value)
+                _cidr(v)
             elif not _DOMAIN.match(v.lstrip("*.") if kind is NetworkDestinationKind.DOMAIN_SUFFIX else v):
                 raise ValueError(v)
         except ValueError:
             raise ValueError(f"invalid {kind.value} destination: {v!r}") from None
+
+
+def _unbracket(v: str) -> str:
+    """``[fd00::1]`` → ``fd00::1`` (the bracketed IPv6 spelling the CLI grammar accepts)."""
+    return v[1:-1] if v.startswith("[") and v.endswith("]") else v
+
+
+def _cidr(v: str) -> Union[ipaddress.IPv4Network, ipaddress.IPv6Network]:
+    """A CIDR in prefix form (``10.0.0.0/8``, ``[fd00::]/8``); host bits may be set. Netmask
+    spellings (``/255.0.0.0``) are refused: the stored config has prefix lengths only."""
+    addr, slash, bits = v.partition("/")
+    if slash and not bits.isdigit():
+        raise ValueError(v)
+    return ipaddress.ip_network(_unbracket(addr) + slash + bits, strict=False)
+
+
+def _dest_group(value: Any) -> DestGroup:
+    """A destination group from a member or its name (``link-local`` or ``link_local``);
+    an unknown name is an invalid destination → ValueError (API.md §1.15)."""
+    if isinstance(value, DestGroup):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"destination group must be a DestGroup or str, got {type(value).__name__}")
+    try:
+        return _enum(DestGroup, value, "destination group")
+    except TypeError as e:
+        raise ValueError(str(e)) from None
 
 
 class Destination:
@@ -981,7 +1009,8 @@ class Destination:
 
     @staticmethod
     def group(group: DestGroup | str) -> NetworkDestination:
-        return NetworkDestination(NetworkDestinationKind.GROUP, _enum(DestGroup, group, "group").value)
+        """Unknown group names raise ``ValueError`` naming :class:`DestGroup`."""
+        return NetworkDestination(NetworkDestinationKind.GROUP, _dest_group(group).value)
 
 
 def _destination(value: Any) -> Optional[NetworkDestination]:
@@ -993,10 +1022,10 @@ def _destination(value: Any) -> Optional[NetworkDestination]:
         raise TypeError(f"destination must be a str or NetworkDestination, got {type(value).__name__}")
     if value in ("any", "*"):
         return Destination.any()
-    if value in DestGroup._value2member_map_:
+    if value.lower().replace("_", "-") in DestGroup._value2member_map_:
         return Destination.group(value)
     try:
-        ipaddress.ip_address(value)
+        ipaddress.ip_address(_unbracket(value))
         return Destination.ip(value)
     except ValueError:
         pass
@@ -1020,7 +1049,7 @@ def _port_spec(value: Any) -> Union[int, str, None]:
             return value
         if value.isdigit() and 1 <= int(value) <= 65535:
             return int(value)
-    raise ValueError(f"invalid port: {value!r} (an int or 'lo-hi')")
+    raise ValueError(f"invalid rule port: {value!r} (a port 1-65535 or a range 'lo-hi' with lo <= hi)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1094,6 +1123,8 @@ class NetworkPolicy:
     @staticmethod
     def from_profiles(profiles: Sequence[NetworkProfile | str]) -> "NetworkPolicy":
         """DNS to the gateway plus one allow rule per profile group."""
+        if isinstance(profiles, str):  # one profile, not its characters
+            profiles = (profiles,)
         rules = list(Rule.allow_dns())
         for p in profiles:
             group = _enum(NetworkProfile, p, "network profile").value
@@ -1133,9 +1164,17 @@ class PortBinding:
 
 @dataclass(frozen=True, slots=True)
 class DnsConfig:
+    """The sandbox's resolver: rebind protection, upstream nameservers (``"IP"`` or
+    ``"IP:PORT"``; none = the host's), per-query timeout (None = 5000 ms)."""
+
     rebind_protection: bool = True
     nameservers: tuple[str, ...] = ()
     query_timeout_ms: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        _bool(self.rebind_protection, "dns rebind_protection")
+        _set(self, "nameservers", _str_tuple(self.nameservers, "dns nameservers"))
+        _int(self.query_timeout_ms, "dns query_timeout_ms", optional=True, minimum=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1222,6 +1261,14 @@ class Network:
             raise TypeError(f"network policy must be NetworkPolicy, got {type(self.policy).__name__}")
         if not isinstance(self.ports, Mapping):
             raise TypeError("network ports must be a Mapping[int, int]")
+        for h, g in self.ports.items():
+            PortBinding(h, g)  # validates both ports
+        if self.dns is not None and not isinstance(self.dns, DnsConfig):
+            raise TypeError(f"network dns must be DnsConfig, got {type(self.dns).__name__}")
+        if self.tls is not None and not isinstance(self.tls, TlsConfig):
+            raise TypeError(f"network tls must be TlsConfig, got {type(self.tls).__name__}")
+        if self.rate_limiter is not None and not isinstance(self.rate_limiter, NetworkRateLimiter):
+            raise TypeError(f"network rate_limiter must be NetworkRateLimiter, got {type(self.rate_limiter).__name__}")
         _set(self, "deny_domains", _str_tuple(self.deny_domains, "deny_domains"))
         _set(self, "deny_domain_suffixes", _str_tuple(self.deny_domain_suffixes, "deny_domain_suffixes"))
         if self.max_connections is not None:
@@ -1239,7 +1286,8 @@ class Network:
 
     @staticmethod
     def none() -> "Network":
-        """No network at all."""
+        """Nothing in or out: every connection is denied in both directions, DNS included
+        (the sandbox keeps its loopback)."""
         return Network(policy=NetworkPolicy.none())
 
     @staticmethod

@@ -134,6 +134,7 @@ msb_ns_child_run (const msb_ns_child *in)
   if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0)
     die_errno (&c, "set parent-death signal");
   enter_cgroups (&c);
+  msb_ns_net_open_low_ports ();
   if (msb_ns_rootfs_enter (&c.rootfs, &e) < 0)
     die (&c, e);
   if (c.hostname && sethostname (c.hostname, strlen (c.hostname)) < 0)

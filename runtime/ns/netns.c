@@ -34,10 +34,19 @@ msb_ns_net_setup_loopback (msb_error **err)
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "loopback: bring up");
-  /* Best effort: older kernels lack one or the other. */
+  return 0;
+}
+
+/* The network namespace belongs to the host's user namespace (the runtime creates it as real
+ * root), so the sandbox's root holds no CAP_NET_BIND_SERVICE over it: let every uid bind low
+ * ports and open ping sockets in this namespace only. /proc/sys/net shows the namespace of the
+ * writer, so this runs before the sandbox's own read-only /proc replaces the host's. Best
+ * effort: older kernels lack one or the other. */
+void
+msb_ns_net_open_low_ports (void)
+{
   msb_write_string_at (AT_FDCWD, "/proc/sys/net/ipv4/ip_unprivileged_port_start", "0", NULL);
   msb_write_string_at (AT_FDCWD, "/proc/sys/net/ipv4/ping_group_range", "0 2147483647", NULL);
-  return 0;
 }
 
 /* One of /etc/resolv.conf, /etc/hosts: the image decides what is at that path (a file, a

@@ -64,6 +64,7 @@ int msb_ns_caps_drop (msb_error **err);
 /* Brings up loopback in the current network namespace and sets the per-namespace sysctls that
  * let an unprivileged sandbox bind low ports and use ping sockets. */
 int msb_ns_net_setup_loopback (msb_error **err);
+void msb_ns_net_open_low_ports (void);
 /* Binds the resolv.conf and hosts the runtime wrote into /.msb (net/guest_files.c) over
  * /etc/resolv.conf and /etc/hosts (nosuid, nodev, noexec). Runs in the child after
  * pivot_root, as real root. */

@@ -16,6 +16,8 @@ from microsandbox import (
     PullPolicy,
     Sandbox,
     SandboxAlreadyExistsError,
+    Secret,
+    TlsConfig,
     UnsupportedError,
 )
 
@@ -81,7 +83,8 @@ async def test_reserved_label_is_invalid_config():
 
 
 async def test_unsupported_features_say_so():
-    for kwargs in ({"ports": {8080: 80}}, {"network": Network.allow_all()}, {"image": "./rootfs"}):
+    for kwargs in ({"secrets": [Secret.env("K", value="v")]}, {"network": Network(tls=TlsConfig())},
+                   {"image": "./rootfs"}):
         kw = {"image": IMAGE, **kwargs}
         with pytest.raises(UnsupportedError) as e:
             await Sandbox.create(unique_name(), **kw)

@@ -36,6 +36,17 @@ def test_published_tcp_port_round_trips(netmsb, boxes, internet, nettool):
     assert p.stdout.strip() == "refused"
 
 
+def test_guest_root_serves_a_low_port(netmsb, boxes, internet, nettool):
+    # The network namespace is not the sandbox user namespace's, so binding below 1024 relies
+    # on that namespace's ip_unprivileged_port_start, which the runtime sets to 0.
+    port = free_port(internet)
+    name = boxes.create("-p", f"{port}:80")
+    assert netmsb.sh(name, "cat /proc/sys/net/ipv4/ip_unprivileged_port_start").strip() == "0"
+    serve(netmsb, name, "tcp-echo 80")
+    p = internet.run(nettool, "echo", "127.0.0.1", str(port), "low-port")
+    assert p.stdout.strip() == "ok low-port", p
+
+
 def test_published_udp_port_round_trips(netmsb, boxes, internet, nettool):
     port = free_port(internet, udp=True)
     name = boxes.create("-p", f"127.0.0.1:{port}:9000/udp")
