@@ -16,6 +16,7 @@ reads /etc/resolv.conf on a real host. Everything (namespaces, veth, servers) is
 the end of the session, also when a test fails.
 """
 
+import json
 import os
 import secrets
 import shutil
@@ -191,10 +192,19 @@ def netcfg(tmp_path_factory):
     return out
 
 
+def _vm_unavailable():
+    """Why the vm backend cannot run here (`msb doctor`), or None."""
+    p = subprocess.run([MSB, "doctor", "--format", "json"], capture_output=True, text=True, timeout=60)
+    vm = json.loads(p.stdout)["backends"]["vm"]
+    return None if vm["ok"] else vm["detail"]
+
+
 @pytest.fixture(scope="session")
 def internet(msb, nettool, tmp_path_factory):
     if shutil.which("ip") is None or shutil.which("nsenter") is None:
         pytest.skip("the network tests need iproute2 and nsenter")
+    if os.environ.get("MSB_IT_BACKEND") == "vm" and (why := _vm_unavailable()):
+        pytest.skip(f"the vm backend cannot run here: {why}")
     world = FakeInternet(str(tmp_path_factory.mktemp("internet")), nettool)
     yield world
     world.close()
