@@ -192,7 +192,7 @@ cli_doctor (int argc, char **argv)
   check_idmap (&idmap, is_root);
   check_cgroups (&cgroups);
   char why[256] = "";
-  bool kvm_ok = msb_vm_kvm_usable (why, sizeof why);
+  bool kvm_ok = msb_vm_kvm_usable_fresh (why, sizeof why);
   set (&kvm, kvm_ok, "%s", kvm_ok ? "usable (/dev/kvm runs a vCPU at hardware speed)" : why);
   msb_vm_host host;
   msb_error *e = NULL;

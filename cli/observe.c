@@ -301,8 +301,9 @@ cli_inspect (int argc, char **argv)
       char created[32], updated[32];
       cli_rfc3339 (msb_sandbox_info_created_at (info), created, sizeof created);
       cli_rfc3339 (msb_sandbox_info_updated_at (info), updated, sizeof updated);
-      json_t *j = json_pack ("{s:s, s:s, s:o, s:s, s:s, s:s?, s:s?, s:i}", "name", name, "status",
-                             msb_sandbox_status_name (msb_sandbox_info_status (info)), "config",
+      json_t *j = json_pack ("{s:s, s:s, s:s?, s:o, s:s, s:s, s:s?, s:s?, s:i}", "name", name, "status",
+                             msb_sandbox_status_name (msb_sandbox_info_status (info)), "backend",
+                             msb_sandbox_info_backend (info), "config",
                              config_of (info), "created_at", created, "updated_at", updated,
                              "manifest_digest", msb_sandbox_info_manifest_digest (info),
                              "termination_reason", msb_sandbox_info_termination_reason (info),

@@ -717,6 +717,12 @@ msb_sandbox_info_manifest_digest (const msb_sandbox_info *i)
   return i->row.manifest_digest;
 }
 
+const char *
+msb_sandbox_info_backend (const msb_sandbox_info *i)
+{
+  return i->row.backend;
+}
+
 int64_t
 msb_sandbox_info_created_at (const msb_sandbox_info *i)
 {

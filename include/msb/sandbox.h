@@ -150,6 +150,8 @@ const char *msb_sandbox_info_config_json (const msb_sandbox_info *info);
 /* The image reference the sandbox was created from, and the manifest digest it is pinned to. */
 const char *msb_sandbox_info_image (const msb_sandbox_info *info);
 const char *msb_sandbox_info_manifest_digest (const msb_sandbox_info *info);
+/* The backend the sandbox runs on, "ns" or "vm" (`auto` is resolved when it is created). */
+const char *msb_sandbox_info_backend (const msb_sandbox_info *info);
 /* Milliseconds since the Unix epoch. */
 int64_t msb_sandbox_info_created_at (const msb_sandbox_info *info);
 int64_t msb_sandbox_info_updated_at (const msb_sandbox_info *info);

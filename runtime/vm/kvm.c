@@ -146,10 +146,15 @@ probe (void)
   return true;
 }
 
+static bool fresh;
+
 static void
 probe_once (void)
 {
+  if (!fresh && msb_vm_kvm_verdict_load (&kvm_ok, kvm_why, sizeof kvm_why))
+    return;
   kvm_ok = probe ();
+  msb_vm_kvm_verdict_store (kvm_ok, kvm_ok ? "" : kvm_why);
 }
 
 bool
@@ -159,4 +164,11 @@ msb_vm_kvm_usable (char *why, size_t why_len)
   if (!kvm_ok && why && why_len)
     snprintf (why, why_len, "%s", kvm_why);
   return kvm_ok;
+}
+
+bool
+msb_vm_kvm_usable_fresh (char *why, size_t why_len)
+{
+  fresh = true;
+  return msb_vm_kvm_usable (why, why_len);
 }

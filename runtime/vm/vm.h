@@ -65,8 +65,16 @@ uint32_t msb_vm_tsc_khz (void);
 /* Whether KVM can run guests here: /dev/kvm opens, the API version is 12, a VM and a vCPU
  * can be created, and a vCPU runs a short loop at hardware speed (nested setups without
  * hardware support emulate every instruction and boot a kernel in minutes). The result is
- * computed once per process. On false, `why` says what failed. */
+ * computed once per process, and remembered for the boot (kvm_verdict.c). On false, `why`
+ * says what failed. */
 bool msb_vm_kvm_usable (char *why, size_t why_len);
+/* The same, probed now whatever was remembered (msb doctor); the verdict is remembered. */
+bool msb_vm_kvm_usable_fresh (char *why, size_t why_len);
+
+/* ---- kvm_verdict.c ---- */
+/* The probe's verdict for this boot and this /dev/kvm, if one was stored (root only). */
+bool msb_vm_kvm_verdict_load (bool *usable, char *why, size_t why_len);
+void msb_vm_kvm_verdict_store (bool usable, const char *why);
 
 /* ---- fs_server.c ---- */
 typedef struct msb_vm_fs_server

@@ -81,6 +81,13 @@ vm_probe (msb_error **err)
 bool
 msb_vm_auto_eligible (char *why, size_t why_len)
 {
+  /* The cheap refusal first: without root, no vm backend, so no KVM probe either. */
+  if (geteuid () != 0)
+    {
+      if (why && why_len)
+        snprintf (why, why_len, "the vm backend needs root");
+      return false;
+    }
   if (!msb_vm_kvm_usable (why, why_len))
     return false;
   msb_error *e = NULL;
