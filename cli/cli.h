@@ -28,6 +28,14 @@ int cli_fail (msb_error *err, int code);
 /* Prints "msb: <printf message>" to stderr. Returns `code`. */
 int cli_failf (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/* "msb: <verb>: unknown flag `X` (`msb <verb> --help` lists the flags)". Returns `code`. */
+int cli_unknown_flag (const char *verb, const char *flag, int code);
+
+/* Refuses an argument that starts with '-' and is not in `spec`: flags separated by spaces,
+ * aliases by '|', and a trailing '=' on those that take a value ("-q|--quiet --format=");
+ * such a value follows as the next argument. Returns 0, or prints why and returns `code`. */
+int cli_check_flags (const char *verb, int argc, char **argv, const char *spec, int code);
+
 /* Opens the context (MSB_HOME); on failure prints and returns NULL. */
 msb_ctx *cli_ctx (void);
 

@@ -31,6 +31,60 @@ cli_failf (int code, const char *fmt, ...)
   return code;
 }
 
+int
+cli_unknown_flag (const char *verb, const char *flag, int code)
+{
+  return cli_failf (code, "%s: unknown flag `%s` (`msb %s --help` lists the flags)", verb, flag, verb);
+}
+
+/* The token of `spec` that names `arg` (NULL if none); *takes_value when it ends in '='. */
+static const char *
+spec_lookup (const char *spec, const char *arg, bool *takes_value)
+{
+  size_t arg_len = strlen (arg);
+  for (const char *t = spec; *t;)
+    {
+      size_t tok_len = strcspn (t, " ");
+      *takes_value = tok_len > 0 && t[tok_len - 1] == '=';
+      size_t names_len = tok_len - (*takes_value ? 1 : 0);
+      for (const char *a = t; a < t + names_len;)
+        {
+          size_t alias_len = strcspn (a, "|= ");
+          if (alias_len == arg_len && strncmp (a, arg, arg_len) == 0)
+            return t;
+          a += alias_len + 1;
+        }
+      t += tok_len + (t[tok_len] == ' ');
+    }
+  return NULL;
+}
+
+int
+cli_check_flags (const char *verb, int argc, char **argv, const char *spec, int code)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      if (arg[0] != '-' || arg[1] == '\0')
+        continue;
+      bool takes_value;
+      if (spec_lookup (spec, arg, &takes_value) == NULL)
+        {
+          const char *eq = strchr (arg, '=');
+          char *name = eq ? strndup (arg, (size_t) (eq - arg)) : NULL;
+          bool known = name && spec_lookup (spec, name, &takes_value) && takes_value;
+          free (name);
+          if (known)
+            return cli_failf (code, "%s: give the value of `%.*s` as the next argument (`%.*s %s`)",
+                              verb, (int) (eq - arg), arg, (int) (eq - arg), arg, eq + 1);
+          return cli_unknown_flag (verb, arg, code);
+        }
+      if (takes_value && ++i >= argc)
+        return cli_failf (code, "%s: %s needs a value", verb, arg);
+    }
+  return 0;
+}
+
 msb_ctx *
 cli_ctx (void)
 {

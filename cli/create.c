@@ -19,10 +19,13 @@ cli_create (int argc, char **argv)
         return 1;
       if (r > 0)
         continue;
-      if (argv[i][0] == '-' || image)
+      bool help = strcmp (argv[i], "-h") == 0 || strcmp (argv[i], "--help") == 0;
+      if (argv[i][0] == '-' && !help)
+        return cli_unknown_flag ("create", argv[i], 1);
+      if (help || image)
         {
-          fprintf (stderr, "usage: msb create [flags] IMAGE\n%s", cli_create_flags_help ());
-          return 1;
+          fprintf (help ? stdout : stderr, "usage: msb create [flags] IMAGE\n%s", cli_create_flags_help ());
+          return help ? 0 : 1;
         }
       image = argv[i];
     }

@@ -59,6 +59,41 @@ flag_value (int argc, char **argv, int *i, const char *shortf, const char *longf
   return NULL;
 }
 
+/* Flags of API.md §2 this build does not have: refused with the reason and what to use
+ * instead, never ignored and never reported as unknown. */
+static const struct
+{
+  const char *flag;
+  const char *why;
+} unimplemented[] = {
+  { "--thp", "transparent huge pages are not configurable yet (the host's setting applies)" },
+  { "--mount-file", "single-file mounts are not supported yet: bind its directory with -v, or "
+                    "copy the file in with --copy-file" },
+  { "--mount-disk", "disk-image mounts are not supported yet: use a disk volume (msb volume create "
+                    "NAME --kind disk --size 1G) with -v NAME:GUEST" },
+  { "--secret", "secret substitution needs TLS interception, which the network engine does not "
+                "have yet" },
+  { "--security", "only the default security profile exists (README: security model); "
+                  "`--security default` is accepted" },
+  { "--conf", "config files are not read yet: give the flags on the command line" },
+};
+
+static int
+refuse_unimplemented (const char *flag)
+{
+  for (size_t k = 0; k < sizeof unimplemented / sizeof unimplemented[0]; k++)
+    {
+      size_t n = strlen (unimplemented[k].flag);
+      if (strncmp (flag, unimplemented[k].flag, n) == 0 && (flag[n] == '\0' || flag[n] == '='))
+        {
+          fprintf (stderr, "msb: %s is not supported by this build: %s\n", unimplemented[k].flag,
+                   unimplemented[k].why);
+          return -1;
+        }
+    }
+  return 0;
+}
+
 static int
 bad (const char *flag, const char *value, const char *what)
 {
@@ -193,8 +228,11 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
     return msb_config_set_log_level (o->cfg, v, &err), applied (err);
   if (strcmp (flag, "-q") == 0 || strcmp (flag, "--quiet") == 0)
     return o->quiet = true, 1;
+  /* The profile every sandbox has; `restricted` is refused below. */
+  if (VALUE (NULL, "--security") && strcmp (v, "default") == 0)
+    return 1;
 #undef VALUE
   if (missing)
     return bad (flag, NULL, "a value is required");
-  return 0;
+  return refuse_unimplemented (flag);
 }

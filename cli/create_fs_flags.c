@@ -19,6 +19,7 @@
 static const char help[] =
     "  -v, --volume SRC:DST[:OPTS]  mount a host directory (SRC starts with / or .) or a named\n"
     "                             volume (created when missing); OPTS: ro,noexec,nosuid,nodev\n"
+    "      --mount-dir DIR:DST[:OPTS], --mount-named VOLUME:DST[:OPTS]   the same, explicitly\n"
     "      --tmpfs PATH[:SIZE]    mount a tmpfs (SIZE like 64M; or OPTS size=64M,ro,noexec)\n"
     "      --script NAME=BODY     add /.msb/scripts/NAME (on PATH in the sandbox)\n"
     "      --init auto|PATH       run a custom init as PID 1 after the agent's setup\n"
@@ -203,6 +204,14 @@ cli_create_fs_flag (cli_create_opts *o, int argc, char **argv, int *i)
   msb_error *err = NULL;
   if ((v = value_of (argc, argv, i, "-v", "--volume", &m)), m)
     return v ? volume_flag (o->cfg, flag, v) : bad (flag, v, "a value is required");
+  /* API.md's explicit spellings of -v: a host directory, or a named volume. */
+  if ((v = value_of (argc, argv, i, NULL, "--mount-dir", &m)), m)
+    return v && (v[0] == '/' || v[0] == '.') ? volume_flag (o->cfg, flag, v)
+                                             : bad (flag, v, "expected HOST_DIR:GUEST[:OPTS], HOST_DIR "
+                                                             "absolute or starting with .");
+  if ((v = value_of (argc, argv, i, NULL, "--mount-named", &m)), m)
+    return v && v[0] != '/' && v[0] != '.' && v[0] != ':' ? volume_flag (o->cfg, flag, v)
+                                                           : bad (flag, v, "expected VOLUME:GUEST[:OPTS]");
   if ((v = value_of (argc, argv, i, NULL, "--tmpfs", &m)), m)
     return v ? tmpfs_flag (o->cfg, flag, v) : bad (flag, v, "a value is required");
   if ((v = value_of (argc, argv, i, NULL, "--script", &m)), m)

@@ -54,6 +54,8 @@ start_one (msb_ctx *ctx, const char *name, void *opts, msb_error **err)
 int
 cli_start (int argc, char **argv)
 {
+  if (cli_check_flags ("start", argc, argv, "-q|--quiet", 1))
+    return 1;
   return for_each_name (argc, argv, 1, start_one, NULL, has_flag (argc, argv, "-q", "--quiet"));
 }
 
@@ -75,6 +77,8 @@ stop_one (msb_ctx *ctx, const char *name, void *opts, msb_error **err)
 int
 cli_stop (int argc, char **argv)
 {
+  if (cli_check_flags ("stop", argc, argv, "-q|--quiet -f|--force -t|--timeout=", 1))
+    return 1;
   stop_opts o = { -1, has_flag (argc, argv, "-f", "--force") };
   for (int i = 1; i + 1 < argc; i++)
     if (strcmp (argv[i], "-t") == 0 || strcmp (argv[i], "--timeout") == 0)
@@ -91,6 +95,8 @@ cli_stop (int argc, char **argv)
 int
 cli_kill (int argc, char **argv)
 {
+  if (cli_check_flags ("kill", argc, argv, "-q|--quiet", 1))
+    return 1;
   stop_opts o = { 0, true };
   return for_each_name (argc, argv, 1, stop_one, &o, has_flag (argc, argv, "-q", "--quiet"));
 }
@@ -106,6 +112,8 @@ rm_one (msb_ctx *ctx, const char *name, void *opts, msb_error **err)
 int
 cli_rm (int argc, char **argv)
 {
+  if (cli_check_flags ("rm", argc, argv, "-q|--quiet -f|--force", 1))
+    return 1;
   bool force = has_flag (argc, argv, "-f", "--force");
   return for_each_name (argc, argv, 1, rm_one, &force, has_flag (argc, argv, "-q", "--quiet"));
 }

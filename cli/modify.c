@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 
 static void
-usage (void)
+usage (FILE *to)
 {
   fputs ("usage: msb modify NAME [--cpus N] [--max-cpus N] [--memory SIZE] [--max-memory SIZE]\n"
          "                       [--root-disk SIZE] [--env K=V]... [--env-rm K]...\n"
@@ -17,7 +17,7 @@ usage (void)
          "                       [--dry-run] [--restart|--next-start] [--format json]\n"
          "cpus and memory change live within the max the sandbox booted with; the rest needs\n"
          "--next-start (stored for the next start) or --restart (restarts it now).\n",
-         stderr);
+         to);
 }
 
 static json_t *
@@ -115,7 +115,7 @@ cli_modify (int argc, char **argv)
         }
       if (strcmp (a, "--help") == 0 || strcmp (a, "-h") == 0)
         {
-          usage ();
+          usage (stdout);
           json_decref (changes);
           return 0;
         }
@@ -176,13 +176,13 @@ cli_modify (int argc, char **argv)
         name = a;
       else
         {
-          usage ();
+          usage (stderr);
           status = cli_failf (1, "modify: unexpected argument `%s`", a);
         }
     }
   if (status == 0 && name == NULL)
     {
-      usage ();
+      usage (stderr);
       status = cli_failf (1, "modify: a sandbox name is required");
     }
   if (status != 0)

@@ -139,6 +139,8 @@ metrics_once (msb_ctx *ctx, const char *only, bool json, bool follow, bool *foll
 int
 cli_metrics (int argc, char **argv)
 {
+  if (cli_check_flags ("metrics", argc, argv, "--interval= --format= --sort= -f|--follow -w|--watch", 1))
+    return 1;
   const char *only = NULL;
   double interval = 1;
   for (int i = 1; i < argc; i++)
@@ -203,6 +205,8 @@ ports_of (json_t *config)
 int
 cli_ps (int argc, char **argv)
 {
+  if (cli_check_flags ("ps", argc, argv, "-a|--all -q|--quiet --format=", 1))
+    return 1;
   bool all = flag (argc, argv, "-a", "--all"), quiet = flag (argc, argv, "-q", "--quiet");
   const char *fmt = format_value (argc, argv);
   bool json = fmt && strcmp (fmt, "json") == 0;
@@ -280,6 +284,8 @@ cli_ps (int argc, char **argv)
 int
 cli_inspect (int argc, char **argv)
 {
+  if (cli_check_flags ("inspect", argc, argv, "--format=", 1))
+    return 1;
   const char *name = NULL;
   for (int i = 1; i < argc; i++)
     if (strcmp (argv[i], "--format") == 0)
@@ -369,18 +375,24 @@ each_connected (int argc, char **argv, connected_fn fn)
 int
 cli_ping (int argc, char **argv)
 {
+  if (cli_check_flags ("ping", argc, argv, "--touch", 1))
+    return 1;
   return each_connected (argc, argv, flag (argc, argv, "--touch", NULL) ? do_touch : do_ping);
 }
 
 int
 cli_touch (int argc, char **argv)
 {
+  if (cli_check_flags ("touch", argc, argv, "", 1))
+    return 1;
   return each_connected (argc, argv, do_touch);
 }
 
 int
 cli_drain (int argc, char **argv)
 {
+  if (cli_check_flags ("drain", argc, argv, "", 1))
+    return 1;
   msb_ctx *ctx = cli_ctx ();
   if (ctx == NULL)
     return 1;
@@ -398,6 +410,8 @@ cli_drain (int argc, char **argv)
 int
 cli_wait (int argc, char **argv)
 {
+  if (cli_check_flags ("wait", argc, argv, "", 1))
+    return 1;
   if (argc < 2)
     return cli_failf (1, "wait: a sandbox name is required");
   msb_ctx *ctx = cli_ctx ();
@@ -415,6 +429,8 @@ cli_wait (int argc, char **argv)
 int
 cli_restart (int argc, char **argv)
 {
+  if (cli_check_flags ("restart", argc, argv, "", 1))
+    return 1;
   msb_ctx *ctx = cli_ctx ();
   if (ctx == NULL)
     return 1;

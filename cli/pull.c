@@ -9,9 +9,9 @@
 #include "cli/cli.h"
 
 static int
-usage (void)
+usage (FILE *to)
 {
-  fprintf (stderr,
+  fprintf (to,
            "usage: msb pull [flags] REFERENCE\n"
            "  -q, --quiet                print only the reference\n"
            "  -f, --force                resolve against the registry even if cached (default)\n"
@@ -21,7 +21,7 @@ usage (void)
            "      --username USER        credentials for this pull (with --password-stdin)\n"
            "      --password-stdin       read the password from stdin\n"
            "      --materialize MODE     layered (default; flat and all need the vm backend)\n");
-  return 1;
+  return to == stdout ? 0 : 1;
 }
 
 /* Reads one line from stdin (the password), without its newline. */
@@ -78,13 +78,17 @@ cli_pull (int argc, char **argv)
             return cli_failf (1, "pull: --materialize %s needs the vm backend's disk images, "
                                  "which this build does not make", m);
         }
-      else if (a[0] == '-' || ref)
-        return usage ();
+      else if (strcmp (a, "--help") == 0 || strcmp (a, "-h") == 0)
+        return usage (stdout);
+      else if (a[0] == '-')
+        return cli_unknown_flag ("pull", a, 1);
+      else if (ref)
+        return usage (stderr);
       else
         ref = a;
     }
   if (ref == NULL)
-    return usage ();
+    return usage (stderr);
   if ((username != NULL) != password_stdin)
     return cli_failf (1, "pull: --username and --password-stdin go together");
   char *password = password_stdin ? cli_read_secret_line () : NULL;

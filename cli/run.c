@@ -96,15 +96,15 @@ run_detached (msb_ctx *ctx, const char *name, cli_create_opts *o, unsigned flags
 }
 
 static int
-usage (void)
+usage (FILE *to)
 {
-  fprintf (stderr, "usage: msb run [flags] IMAGE [-- CMD ARGS…]\n%s"
+  fprintf (to, "usage: msb run [flags] IMAGE [-- CMD ARGS…]\n%s"
                    "  -d, --detach               print the name and leave it running; it stops when CMD exits\n"
                    "  -t, --tty                  allocate a terminal (default: when interactive)\n"
                    "      --no-tty               never allocate a terminal\n"
                    "      --timeout DUR          kill the command after DUR (exit 124)\n",
            cli_create_flags_help ());
-  return MSB_EXIT_MSB_FAILED;
+  return to == stdout ? 0 : MSB_EXIT_MSB_FAILED;
 }
 
 int
@@ -133,13 +133,17 @@ cli_run (int argc, char **argv)
           if (cli_parse_duration (argv[++i], &timeout) < 0)
             return cli_failf (MSB_EXIT_MSB_FAILED, "--timeout: invalid duration `%s`", argv[i]);
         }
-      else if (argv[i][0] == '-' || image)
-        return usage ();
+      else if (strcmp (argv[i], "-h") == 0 || strcmp (argv[i], "--help") == 0)
+        return usage (stdout);
+      else if (argv[i][0] == '-')
+        return cli_unknown_flag ("run", argv[i], MSB_EXIT_MSB_FAILED);
+      else if (image)
+        return usage (stderr);
       else
         image = argv[i];
     }
   if (image == NULL && o.from_snapshot == NULL)
-    return usage ();
+    return usage (stderr);
   if (image && o.from_snapshot)
     return cli_failf (MSB_EXIT_MSB_FAILED, "run: IMAGE and --from-snapshot are mutually exclusive");
   msb_error *err = NULL;

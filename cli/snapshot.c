@@ -9,7 +9,7 @@
 #define MAX_LABELS 64
 
 static void
-usage (void)
+usage (FILE *to)
 {
   fputs ("usage: msb snapshot create NAME --from SANDBOX [--dest-dir DIR] [--label K=V]...\n"
          "                               [-f|--force] [--integrity] [-q]\n"
@@ -19,7 +19,7 @@ usage (void)
          "       msb snapshot rm SNAP... [-f|--force] [-q]\n"
          "       msb snapshot reindex [DIR] [-q]\n"
          "SNAP is a name in $MSB_HOME/snapshots or an artifact directory (a path with '/').\n",
-         stderr);
+         to);
 }
 
 static bool
@@ -295,7 +295,7 @@ cli_snapshot (int argc, char **argv)
 {
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
     {
-      usage ();
+      usage (argc < 2 ? stderr : stdout);
       return argc < 2 ? 1 : 0;
     }
   const char *sub = argv[1];
@@ -322,7 +322,7 @@ cli_snapshot (int argc, char **argv)
     r = cmd_reindex (ctx, argc, argv);
   else
     {
-      usage ();
+      usage (stderr);
       r = cli_failf (1, "snapshot: unknown subcommand `%s`", sub);
     }
   msb_ctx_close (ctx);

@@ -9,14 +9,14 @@
 #define MAX_LABELS 64
 
 static void
-usage (void)
+usage (FILE *to)
 {
   fputs ("usage: msb volume create NAME [--kind dir|disk] [--size SIZE] [--quota SIZE]\n"
          "                              [--label K=V]... [-q]\n"
          "       msb volume ls [--format json] [-q]\n"
          "       msb volume inspect NAME\n"
          "       msb volume rm NAME... [-q]\n",
-         stderr);
+         to);
 }
 
 static json_t *
@@ -219,7 +219,7 @@ cli_volume (int argc, char **argv)
 {
   if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
     {
-      usage ();
+      usage (argc < 2 ? stderr : stdout);
       return argc < 2 ? 1 : 0;
     }
   const char *sub = argv[1];
@@ -237,7 +237,7 @@ cli_volume (int argc, char **argv)
     r = cmd_rm (ctx, argc, argv);
   else
     {
-      usage ();
+      usage (stderr);
       r = cli_failf (1, "volume: unknown subcommand `%s`", sub);
     }
   msb_ctx_close (ctx);

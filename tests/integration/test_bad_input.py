@@ -3,6 +3,8 @@ run), and a create that fails — early or in the middle of booting — leaves n
 no directory, no socket or lock, no mount, cgroup or process."""
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -110,8 +112,62 @@ def test_flag_without_its_value_is_refused_naming_it(msb, clean, verb, flag):
 
 
 @pytest.mark.parametrize("verb", ["create", "run"])
-def test_unknown_flag_is_refused(msb, clean, verb):
-    assert _attempt(msb, verb, ("--no-such-flag",)).returncode == EXIT[verb]
+def test_unknown_flag_is_refused_naming_it(msb, clean, verb):
+    p = _attempt(msb, verb, ("--no-such-flag",))
+    assert p.returncode == EXIT[verb]
+    assert p.stderr.strip() == (f"msb: {verb}: unknown flag `--no-such-flag` "
+                                f"(`msb {verb} --help` lists the flags)")
+
+
+@pytest.mark.parametrize("verb", ["create", "run"])
+def test_help_goes_to_stdout_and_succeeds(msb, verb):
+    p = msb(verb, "--help")
+    assert p.returncode == 0 and p.stdout.startswith(f"usage: msb {verb} [flags] IMAGE")
+    assert "--net-rule" in p.stdout and "--mount-dir" in p.stdout
+
+
+# API.md §2 flags this build does not implement: refused with why, never ignored.
+@pytest.mark.parametrize("verb", ["create", "run"])
+@pytest.mark.parametrize(("flags", "why"), [
+    (("--secret", "API_KEY@api.example"), "TLS interception"),
+    (("--security", "restricted"), "default security profile"),
+    (("--thp",), "huge pages"),
+    (("--mount-file", "/etc/hostname:/h"), "--copy-file"),
+    (("--mount-disk", "/tmp/x.img:/d"), "disk volume"),
+    (("--conf=/tmp/c.yaml",), "config files"),
+])
+def test_unimplemented_api_flags_are_refused_with_the_reason(msb, clean, verb, flags, why):
+    p = _attempt(msb, verb, ("-n", unique_name("unimpl"), *flags))
+    assert p.returncode == EXIT[verb], p.stderr
+    assert f"msb: {flags[0].split('=')[0]} is not supported by this build: " in p.stderr
+    assert why in p.stderr
+
+
+def test_security_default_is_the_profile_every_sandbox_has(msb, sandboxes):
+    name = sandboxes.create("--security", "default", label="secdef")
+    assert msb.sh(name, "echo ok").strip() == "ok"
+
+
+def test_mount_dir_and_mount_named_are_spellings_of_volume(msb, sandboxes):
+    host_dir = tempfile.mkdtemp(prefix="msb-mountdir-")  # world-readable: root inside is not root
+    os.chmod(host_dir, 0o755)
+    with open(os.path.join(host_dir, "f"), "w") as f:
+        f.write("from the host\n")
+    os.chmod(os.path.join(host_dir, "f"), 0o644)
+    vol = unique_name("mnamed")
+    name = sandboxes.create("--mount-dir", f"{host_dir}:/mnt/d:ro", "--mount-named", f"{vol}:/data",
+                            label="mounts")
+    try:
+        assert msb.sh(name, "cat /mnt/d/f") == "from the host\n"
+        assert msb.exec(name, "sh", "-c", "echo x > /mnt/d/g").returncode != 0  # ro
+        msb.sh(name, "echo kept > /data/k")
+        assert vol in msb("volume", "ls", check=True).stdout
+    finally:
+        msb("rm", "-f", name)
+        msb("volume", "rm", vol)
+        shutil.rmtree(host_dir)
+    p = msb("create", "--mount-dir", "relative:/x", IMAGE)
+    assert p.returncode == 1 and "--mount-dir" in p.stderr
 
 
 @pytest.mark.parametrize("verb", ["create", "run"])
@@ -234,3 +290,25 @@ def test_exec_rlimit_within_bounds_applies(msb, sb):
 
 def test_exec_of_an_empty_command_is_refused(msb, sb):
     assert msb.exec(sb, "").returncode == EXIT_MSB_FAILED
+
+
+# ---- every verb: --help, and flags it does not know ----
+
+VERBS_WITH_NAMES = ["start", "stop", "kill", "rm", "restart", "drain", "wait", "inspect", "ping",
+                    "touch", "metrics", "ps", "logs", "exec", "shell", "cp"]
+
+
+@pytest.mark.parametrize("verb", VERBS_WITH_NAMES + ["ls", "image", "registry", "volume", "snapshot",
+                                                     "pull", "modify", "doctor"])
+def test_every_verb_has_help(msb, verb):
+    p = msb(verb, "--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(f"usage: msb {verb}"), p.stdout
+
+
+@pytest.mark.parametrize("verb", ["start", "stop", "kill", "rm", "restart", "drain", "inspect", "ping",
+                                  "touch", "metrics", "ps", "ls"])
+def test_unknown_flag_of_a_verb_is_refused_not_ignored(msb, clean, verb):
+    p = msb(verb, "--no-such-flag", "some-sandbox")
+    assert p.returncode == 1
+    assert f"unknown flag `--no-such-flag`" in p.stderr, p.stderr
