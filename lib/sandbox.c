@@ -24,6 +24,7 @@
 #include "lib/spawn.h"
 #include "lib/state.h"
 #include "lib/volume_mounts.h"
+#include "lib/uid_ranges.h"
 #include "runtime/backend.h"
 
 #define BOOT_TIMEOUT_MS 60000
@@ -113,11 +114,13 @@ static int
 remove_locked (msb_ctx *ctx, const char *name, msb_error **err)
 {
   msb_backend_cleanup_leftovers (&ctx->home, name);
-  int r;
+  int r, slot;
   MSB_WITH_DB (ctx)
-  r = msb_state_delete (&ctx->db, name, err);
+  r = msb_state_delete (&ctx->db, name, &slot, err);
   if (r < 0)
     return -1;
+  if (slot >= 0)
+    msb_uid_ranges_release (slot, &ctx->home, name);
   _msb_cleanup_free_ char *dir = msb_sandbox_dir_rel (name);
   _msb_cleanup_free_ char *run = msb_sandbox_run_dir_rel (name);
   _msb_cleanup_free_ char *live = msb_sandbox_live_lock_rel (name);
@@ -299,27 +302,59 @@ replace_existing (msb_ctx *ctx, const char *name, int grace_ms, msb_error **err)
   return remove_locked (ctx, name, err);
 }
 
+typedef struct slot_filter_data
+{
+  msb_uid_ranges *ranges;
+  const msb_home *home;
+  const char *name;
+} slot_filter_data;
+
+static bool
+slot_free_on_host (int slot, void *data)
+{
+  slot_filter_data *d = data;
+  return msb_uid_ranges_available (d->ranges, slot, d->home, d->name);
+}
+
+/* The record, the host-wide claim on its uid range and its directory, all or nothing. The
+ * claims directory stays locked until the sandbox directory exists: until then a claim
+ * would look stale to another create. */
 static int
 insert_record (msb_ctx *ctx, const char *name, const msb_config *cfg, const msb_image *img,
                const char *backend, int *slot_out, msb_error **err)
 {
   _msb_cleanup_free_ char *config = msb_config_to_json_named (cfg, name);
   _msb_cleanup_free_ char *labels = labels_json (cfg);
+  msb_uid_ranges ranges;
+  msb_uid_ranges_open (&ranges);
+  slot_filter_data filter = { &ranges, &ctx->home, name };
   int slot, r;
   MSB_WITH_DB (ctx)
   r = msb_state_insert (&ctx->db, name, config, cfg->ephemeral, labels, cfg->image,
-                        img->manifest_digest, backend, &slot, err);
+                        img->manifest_digest, backend, slot_free_on_host, &filter, &slot, err);
+  if (r == 0 && msb_uid_ranges_claim (&ranges, slot, &ctx->home, name, err) < 0)
+    {
+      MSB_WITH_DB (ctx)
+      msb_state_delete (&ctx->db, name, NULL, NULL);
+      r = -1;
+    }
   if (r < 0)
-    return -1;
+    {
+      msb_uid_ranges_close (&ranges);
+      return -1;
+    }
   _msb_cleanup_free_ char *dir = msb_sandbox_dir_rel (name);
   msb_rm_rf_at (ctx->home.root_fd, dir, NULL); /* debris of an interrupted remove */
   if (mkdirat (ctx->home.root_fd, dir, 0700) < 0)
     {
       int saved = errno;
       MSB_WITH_DB (ctx)
-      msb_state_delete (&ctx->db, name, NULL);
+      msb_state_delete (&ctx->db, name, NULL, NULL);
+      msb_uid_ranges_close (&ranges);
+      msb_uid_ranges_release (slot, &ctx->home, name);
       return msb_fail_errno (err, saved, MSB_ERR_IO, "create `%s/%s`", ctx->home.root, dir);
     }
+  msb_uid_ranges_close (&ranges);
   *slot_out = slot;
   return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/uid_ranges.h"
 #include "runtime/backend.h"
 
 static const char *const status_names[] = {
@@ -238,8 +239,11 @@ static void
 remove_dead_ephemeral (msb_db *db, const msb_home *home, const char *name)
 {
   msb_backend_cleanup_leftovers (home, name);
-  if (msb_state_delete (db, name, NULL) < 0)
+  int slot;
+  if (msb_state_delete (db, name, &slot, NULL) < 0)
     return;
+  if (slot >= 0)
+    msb_uid_ranges_release (slot, home, name);
   _msb_cleanup_free_ char *dir = msb_sandbox_dir_rel (name);
   _msb_cleanup_free_ char *run = msb_sandbox_run_dir_rel (name);
   _msb_cleanup_free_ char *live = msb_sandbox_live_lock_rel (name);
@@ -353,35 +357,45 @@ msb_state_list (msb_db *db, const msb_home *home, msb_sandbox_row **out, size_t 
   return 0;
 }
 
+/* The lowest slot no sandbox of this root has and `available` accepts. */
 static int
-lowest_free_slot (msb_db *db, int *slot, msb_error **err)
+lowest_free_slot (msb_db *db, msb_slot_filter available, void *data, int *slot, msb_error **err)
 {
+  _msb_cleanup_free_ unsigned char *taken = msb_xcalloc (MSB_UID_SLOTS, 1);
   _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
-  /* The first slot s ≥ 0 such that s + 1 is not taken, or 0 if 0 is free. */
-  if (msb_db_prepare (db,
-                      "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sandboxes WHERE uid_slot = 0)"
-                      " THEN 0 ELSE (SELECT MIN(a.uid_slot) + 1 FROM sandboxes a WHERE NOT EXISTS"
-                      " (SELECT 1 FROM sandboxes b WHERE b.uid_slot = a.uid_slot + 1)) END",
-                      &st, err)
-      < 0)
+  if (msb_db_prepare (db, "SELECT uid_slot FROM sandboxes", &st, err) < 0)
     return -1;
-  if (sqlite3_step (st) != SQLITE_ROW)
+  int rc;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      int s = sqlite3_column_int (st, 0);
+      if (s >= 0 && s < MSB_UID_SLOTS)
+        taken[s] = 1;
+    }
+  if (rc != SQLITE_DONE)
     return msb_db_fail (db, err, "allocate uid range");
-  *slot = sqlite3_column_int (st, 0);
-  return 0;
+  for (int s = 0; s < MSB_UID_SLOTS; s++)
+    if (!taken[s] && (available == NULL || available (s, data)))
+      {
+        *slot = s;
+        return 0;
+      }
+  return msb_fail (err, MSB_ERR_GENERIC, "no free uid range: all %d are in use on this host",
+                   MSB_UID_SLOTS);
 }
 
 int
 msb_state_insert (msb_db *db, const char *name, const char *config_json, bool ephemeral,
                   const char *labels_json, const char *image_ref, const char *manifest_digest,
-                  const char *backend, int *uid_slot, msb_error **err)
+                  const char *backend, msb_slot_filter available, void *data, int *uid_slot,
+                  msb_error **err)
 {
   if (msb_db_begin (db, err) < 0)
     return -1;
   _msb_cleanup_txn_ msb_db *txn = db;
   int slot = 0;
   _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (lowest_free_slot (db, &slot, err) < 0
+  if (lowest_free_slot (db, available, data, &slot, err) < 0
       || msb_db_prepare (db,
                          "INSERT INTO sandboxes (name, config_json, status, ephemeral, labels_json,"
                          " image_ref, manifest_digest, uid_slot, backend, created_at, updated_at)"
@@ -449,13 +463,19 @@ msb_state_set_config (msb_db *db, const char *name, const char *config_json,
 }
 
 int
-msb_state_delete (msb_db *db, const char *name, msb_error **err)
+msb_state_delete (msb_db *db, const char *name, int *uid_slot, msb_error **err)
 {
   _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (msb_db_prepare (db, "DELETE FROM sandboxes WHERE name = ?1", &st, err) < 0)
+  if (uid_slot)
+    *uid_slot = -1;
+  if (msb_db_prepare (db, "DELETE FROM sandboxes WHERE name = ?1 RETURNING uid_slot", &st, err) < 0)
     return -1;
   sqlite3_bind_text (st, 1, name, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step (st) != SQLITE_DONE)
+  int rc;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    if (uid_slot)
+      *uid_slot = sqlite3_column_int (st, 0);
+  if (rc != SQLITE_DONE)
     return msb_db_fail (db, err, "delete sandbox record");
   return 0;
 }

@@ -53,12 +53,17 @@ int msb_state_list (msb_db *db, const msb_home *home, msb_sandbox_row **out, siz
                     msb_error **err);
 
 /* Inserts a new record in status `created`, choosing the lowest free uid slot. */
+/* Accepts or refuses uid slot `slot` for a new sandbox (uid_ranges.h: host-wide claims). */
+typedef bool (*msb_slot_filter) (int slot, void *data);
+
 int msb_state_insert (msb_db *db, const char *name, const char *config_json, bool ephemeral,
                       const char *labels_json, const char *image_ref, const char *manifest_digest,
-                      const char *backend, int *uid_slot, msb_error **err);
+                      const char *backend, msb_slot_filter available, void *data,
+                      int *uid_slot, msb_error **err);
 int msb_state_set_status (msb_db *db, const char *name, msb_sandbox_status status,
                           msb_error **err);
-int msb_state_delete (msb_db *db, const char *name, msb_error **err);
+/* Deletes the record; *uid_slot (if given): the slot it had, -1 if there was none. */
+int msb_state_delete (msb_db *db, const char *name, int *uid_slot, msb_error **err);
 /* Replaces the stored config JSON and labels of a record (modify). */
 int msb_state_set_config (msb_db *db, const char *name, const char *config_json,
                           const char *labels_json, msb_error **err);

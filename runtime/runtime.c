@@ -24,6 +24,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/paths.h"
+#include "lib/uid_ranges.h"
 #include "proto/proto.h"
 #include "runtime/rtlog.h"
 #include "runtime/serve.h"
@@ -120,6 +121,14 @@ load_sandbox (msb_runtime *rt, const msb_runtime_opts *opts, msb_error **err)
   if (mkdirat (rt->sandbox_dirfd, "logs", 0700) < 0 && errno != EEXIST)
     return msb_fail_errno (err, errno, MSB_ERR_IO, "create `%s/logs`", rt->sandbox_dir);
   rt->uid_base = msb_uid_base_for_slot (rt->row.uid_slot);
+  /* A sandbox made before host-wide claims, or whose claim was taken over while its state
+   * root was away from its path: never share a uid range with another sandbox. */
+  char holder[512];
+  if (!msb_uid_ranges_ensure (rt->row.uid_slot, &rt->home, rt->name, holder, sizeof holder))
+    return msb_fail (err, MSB_ERR_GENERIC,
+                     "sandbox `%s`: its host uid range (slot %d) now belongs to %s; remove and "
+                     "create this sandbox again to give it a range of its own",
+                     rt->name, rt->row.uid_slot, holder);
   rt->hostname = msb_config_effective_hostname (rt->cfg, rt->name);
   rt->env = merge_env (rt);
   return msb_backend_select (rt->row.backend, &rt->backend, err);
@@ -382,7 +391,8 @@ record_end (msb_runtime *rt, const msb_rt_serve *s)
       _msb_cleanup_free_ char *rel = msb_sandbox_dir_rel (rt->name);
       _msb_cleanup_free_ char *live = msb_sandbox_live_lock_rel (rt->name);
       _msb_cleanup_free_ char *lock = msb_sandbox_lock_rel (rt->name);
-      msb_state_delete (&rt->db, rt->name, NULL);
+      msb_state_delete (&rt->db, rt->name, NULL, NULL);
+      msb_uid_ranges_release (rt->row.uid_slot, &rt->home, rt->name);
       msb_rm_rf_at (rt->home.root_fd, rel, NULL);
       unlinkat (rt->home.root_fd, live, 0); /* still held: released when we exit */
       unlinkat (rt->home.root_fd, lock, 0);
