@@ -195,8 +195,12 @@ msb_uid_ranges_claim (msb_uid_ranges *r, int slot, const msb_home *home, const c
     return msb_fail_errno (err, errno, MSB_ERR_IO, "claim uid range %d: stat the state root", slot);
   char file[16];
   snprintf (file, sizeof file, "%d", slot);
-  if (msb_write_file_atomic_at (r->dir_fd, file, text, strlen (text), 0600, err) < 0)
-    return msb_error_prefix (err, "claim uid range %d in %s", slot, claims_dir ());
+  /* No fsync (it would cost every create a journal commit): readers hold the lock, and a
+   * claim a crash damages reads as no claim; the sandbox's next boot claims its range again. */
+  _msb_cleanup_close_ int fd
+      = openat (r->dir_fd, file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 || msb_write_full (fd, text, strlen (text)) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_IO, "claim uid range %d in %s", slot, claims_dir ());
   return 0;
 }
 
