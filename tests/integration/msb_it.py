@@ -205,8 +205,8 @@ class Sandboxes:
 
 class LeakChecker:
     """What a sandbox leaves on the host: mounts mentioning MSB_HOME, cgroup directories under
-    the hierarchies' msb/ parent, runtime processes of this MSB_HOME, msb-agent processes, and
-    its files, sockets and locks in MSB_HOME.
+    the hierarchies' msb/ parent, runtime processes of this MSB_HOME, msb-agent processes, its
+    files, sockets and locks in MSB_HOME, and its host-wide uid-range claim.
 
         before = leaks.snapshot()
         … create, fail, kill, remove …
@@ -248,9 +248,27 @@ class LeakChecker:
                 pass
         return out
 
+    def uid_claims(self):
+        """Host-wide uid-range claims (lib/uid_ranges.c) held by this state root's sandboxes."""
+        out = set()
+        claims = os.environ.get("MSB_UID_RANGES_DIR") or "/var/lib/msb/uid-ranges"
+        try:
+            entries = os.listdir(claims)
+        except FileNotFoundError:
+            return out
+        for e in entries:
+            try:
+                with open(os.path.join(claims, e)) as f:
+                    lines = f.read().split("\n")
+            except FileNotFoundError:
+                continue
+            if len(lines) > 2 and lines[1] == self.home:
+                out.add(f"slot {e}: {lines[2]}")
+        return out
+
     def snapshot(self):
         return {"mounts": self.mounts(), "cgroups": self.cgroups(), "processes": self.processes(),
-                "files": self.files()}
+                "files": self.files(), "uid claims": self.uid_claims()}
 
     def new_since(self, before):
         now = self.snapshot()
