@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cleanup.h"
-
 static int
 context_init (msbpy_context *self, PyObject *args, PyObject *kwds)
 {
@@ -23,11 +21,7 @@ context_init (msbpy_context *self, PyObject *args, PyObject *kwds)
     }
   msb_error *err = NULL;
   msb_ctx *ctx = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_ctx_open (&ctx, home, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_ctx_open (&ctx, home, &err)) < 0)
     return msbpy_raise_int (err);
   self->ctx = ctx;
   return 0;
@@ -94,11 +88,7 @@ context_sandbox_start (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_sandbox *sb = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_start (ctx, name, flags, &sb, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_sandbox_start (ctx, name, flags, &sb, &err)) < 0)
     return msbpy_raise (err);
   return msbpy_sandbox_wrap (self, sb);
 }
@@ -115,11 +105,7 @@ context_sandbox_connect (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_sandbox *sb = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_connect (ctx, name, timeout_ms, &sb, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_sandbox_connect (ctx, name, timeout_ms, &sb, &err)) < 0)
     return msbpy_raise (err);
   return msbpy_sandbox_wrap (self, sb);
 }
@@ -139,11 +125,7 @@ run_name_op (msbpy_context *self, PyObject *args, const char *fmt, name_op_fn fn
   if (ctx == NULL)
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = fn (ctx, name, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (fn (ctx, name, &err)) < 0)
     return msbpy_raise (err);
   Py_RETURN_NONE;
 }
@@ -159,11 +141,7 @@ run_name_timeout_op (msbpy_context *self, PyObject *args, const char *fmt, name_
   if (ctx == NULL)
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = fn (ctx, name, timeout_ms, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (fn (ctx, name, timeout_ms, &err)) < 0)
     return msbpy_raise (err);
   Py_RETURN_NONE;
 }
@@ -215,11 +193,8 @@ context_sandbox_wait (msbpy_context *self, PyObject *args)
   if (ctx == NULL)
     return NULL;
   msb_error *err = NULL;
-  int code = -1, r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_wait (ctx, name, timeout_ms, &code, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  int code = -1;
+  if (MSBPY_NOGIL (msb_sandbox_wait (ctx, name, timeout_ms, &code, &err)) < 0)
     return msbpy_raise (err);
   return PyLong_FromLong (code);
 }
@@ -237,11 +212,7 @@ context_sandbox_get (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_sandbox_info *info = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_get (ctx, name, &info, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_sandbox_get (ctx, name, &info, &err)) < 0)
     return msbpy_raise (err);
   PyObject *d = msbpy_info_dict (info);
   msb_sandbox_info_free (info);
@@ -257,21 +228,11 @@ context_sandbox_list (msbpy_context *self, PyObject *unused)
   msb_error *err = NULL;
   msb_sandbox_info **list = NULL;
   size_t n = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_list (ctx, &list, &n, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_sandbox_list (ctx, &list, &n, &err)) < 0)
     return msbpy_raise (err);
   PyObject *out = PyList_New ((Py_ssize_t) n);
   for (size_t i = 0; out && i < n; i++)
-    {
-      PyObject *d = msbpy_info_dict (list[i]);
-      if (d == NULL)
-        Py_CLEAR (out);
-      else
-        PyList_SET_ITEM (out, (Py_ssize_t) i, d);
-    }
+    msbpy_list_put (&out, i, msbpy_info_dict (list[i]));
   msb_sandbox_info_list_free (list, n);
   return out;
 }
@@ -289,11 +250,7 @@ context_sandbox_metrics (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_metrics m = { .size = sizeof m };
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_metrics (ctx, name, &m, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_sandbox_metrics (ctx, name, &m, &err)) < 0)
     return msbpy_raise (err);
   return msbpy_metrics_dict (&m);
 }
@@ -382,21 +339,11 @@ context_sandbox_logs (msbpy_context *self, PyObject *args, PyObject *kwds)
   msb_error *err = NULL;
   msb_log_entry *entries = NULL;
   size_t n = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_logs (ctx, name, &q, &entries, &n, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_sandbox_logs (ctx, name, &q, &entries, &n, &err)) < 0)
     return msbpy_raise (err);
   PyObject *out = PyList_New ((Py_ssize_t) n);
   for (size_t i = 0; out && i < n; i++)
-    {
-      PyObject *t = msbpy_log_entry_tuple (&entries[i]);
-      if (t == NULL)
-        Py_CLEAR (out);
-      else
-        PyList_SET_ITEM (out, (Py_ssize_t) i, t);
-    }
+    msbpy_list_put (&out, i, msbpy_log_entry_tuple (&entries[i]));
   msb_log_entries_free (entries, n);
   return out;
 }
@@ -414,11 +361,7 @@ context_image_get (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_image_info *info = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_image_get (ctx, ref, &info, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_image_get (ctx, ref, &info, &err)) < 0)
     return msbpy_raise (err);
   PyObject *d = msbpy_image_dict (info);
   msb_image_info_free (info);
@@ -434,21 +377,11 @@ context_image_list (msbpy_context *self, PyObject *unused)
   msb_error *err = NULL;
   msb_image_info **list = NULL;
   size_t n = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_image_list (ctx, &list, &n, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_image_list (ctx, &list, &n, &err)) < 0)
     return msbpy_raise (err);
   PyObject *out = PyList_New ((Py_ssize_t) n);
   for (size_t i = 0; out && i < n; i++)
-    {
-      PyObject *d = msbpy_image_dict (list[i]);
-      if (d == NULL)
-        Py_CLEAR (out);
-      else
-        PyList_SET_ITEM (out, (Py_ssize_t) i, d);
-    }
+    msbpy_list_put (&out, i, msbpy_image_dict (list[i]));
   msb_image_info_list_free (list, n);
   return out;
 }
@@ -464,11 +397,7 @@ context_image_load (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   char **refs = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_image_load (ctx, path, tag, &refs, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_image_load (ctx, path, tag, &refs, &err)) < 0)
     return msbpy_raise (err);
   PyObject *out = msbpy_strv_or_none ((const char *const *) refs);
   msbpy_strv_free (refs);

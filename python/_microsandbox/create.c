@@ -8,23 +8,13 @@
 static int
 put_str (PyObject *d, const char *key, const char *v)
 {
-  if (v == NULL)
-    return 0;
-  PyObject *o = msbpy_str_or_none (v);
-  int r = o ? PyDict_SetItemString (d, key, o) : -1;
-  Py_XDECREF (o);
-  return r;
+  return v ? msbpy_put (d, key, msbpy_str_or_none (v)) : 0;
 }
 
 static int
 put_int (PyObject *d, const char *key, int64_t v)
 {
-  if (v < 0)
-    return 0;
-  PyObject *o = PyLong_FromLongLong (v);
-  int r = o ? PyDict_SetItemString (d, key, o) : -1;
-  Py_XDECREF (o);
-  return r;
+  return v >= 0 ? msbpy_put (d, key, PyLong_FromLongLong (v)) : 0;
 }
 
 static PyObject *
@@ -77,9 +67,7 @@ msbpy_create (msbpy_context *context, const char *name, const msb_config *cfg, u
     .snapshot = snapshot,
   };
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_create_ex (context->ctx, name, cfg, &opts, out, &err);
-  Py_END_ALLOW_THREADS
-  return r < 0 ? msbpy_raise_int (err) : 0;
+  if (MSBPY_NOGIL (msb_sandbox_create_ex (context->ctx, name, cfg, &opts, out, &err)) < 0)
+    return msbpy_raise_int (err);
+  return 0;
 }

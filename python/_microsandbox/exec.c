@@ -5,11 +5,8 @@
  * with the GIL released; the session is freed only when none is in flight. */
 #include "module.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "common/cleanup.h"
 
 /* ---- options ---- */
 
@@ -454,10 +451,7 @@ exec_write_stdin (msbpy_exec *self, PyObject *args)
       return NULL;
     }
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_exec_write_stdin (ex, view.buf, (size_t) view.len, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_exec_write_stdin (ex, view.buf, (size_t) view.len, &err));
   release (self);
   PyBuffer_Release (&view);
   if (r < 0)
@@ -472,10 +466,7 @@ exec_close_stdin (msbpy_exec *self, PyObject *unused)
   if (ex == NULL)
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_exec_close_stdin (ex, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_exec_close_stdin (ex, &err));
   release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -492,10 +483,7 @@ exec_signal (msbpy_exec *self, PyObject *args)
   if (ex == NULL)
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_exec_signal (ex, sig, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_exec_signal (ex, sig, &err));
   release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -512,10 +500,7 @@ exec_resize (msbpy_exec *self, PyObject *args)
   if (ex == NULL)
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_exec_resize (ex, rows, cols, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_exec_resize (ex, rows, cols, &err));
   release (self);
   if (r < 0)
     return msbpy_raise (err);

@@ -3,16 +3,30 @@
 #include "module.h"
 
 #include <stdlib.h>
-#include <string.h>
 
-
-static const char *
-kind_name (msb_fs_entry_kind k)
+PyObject *
+msbpy_fs_metadata_tuple (const msb_fs_metadata *m)
 {
-  return msb_fs_entry_kind_name (k);
+  return Py_BuildValue ("(sKIOLLL)", msb_fs_entry_kind_name (m->kind),
+                        (unsigned long long) m->size, (unsigned) m->mode,
+                        m->readonly ? Py_True : Py_False, (long long) m->modified_ms,
+                        (long long) m->accessed_ms, (long long) m->created_ms);
 }
 
-/* ---- one path, no result ---- */
+PyObject *
+msbpy_fs_entries_list (const msb_fs_entry *entries, size_t n)
+{
+  PyObject *list = PyList_New ((Py_ssize_t) n);
+  for (size_t i = 0; list && i < n; i++)
+    msbpy_list_put (&list, i,
+                    Py_BuildValue ("(NsKIL)", msbpy_str_or_none (entries[i].path),
+                                   msb_fs_entry_kind_name (entries[i].kind),
+                                   (unsigned long long) entries[i].size,
+                                   (unsigned) entries[i].mode, (long long) entries[i].modified_ms));
+  return list;
+}
+
+/* ---- paths in, no result ---- */
 
 typedef int (*path_fn) (msb_sandbox *, const char *, msb_error **);
 typedef int (*two_path_fn) (msb_sandbox *, const char *, const char *, msb_error **);
@@ -27,10 +41,7 @@ path_op (msbpy_sandbox *self, PyObject *args, const char *fmt, path_fn fn)
   if (sb == NULL)
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = fn (sb, path, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (fn (sb, path, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -47,63 +58,28 @@ two_path_op (msbpy_sandbox *self, PyObject *args, const char *fmt, two_path_fn f
   if (sb == NULL)
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = fn (sb, a, b, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (fn (sb, a, b, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
   Py_RETURN_NONE;
 }
 
-PyObject *
-msbpy_fs_mkdir (msbpy_sandbox *self, PyObject *args)
-{
-  return path_op (self, args, "s:fs_mkdir", msb_fs_mkdir);
-}
+/* SandboxConn.fs_<name>: msb_fs_<name> through one of the helpers above. */
+#define FS_METHOD(name, helper, fmt)                                                          \
+  PyObject *msbpy_fs_##name (msbpy_sandbox *self, PyObject *args)                             \
+  {                                                                                           \
+    return helper (self, args, fmt ":fs_" #name, msb_fs_##name);                              \
+  }
 
-PyObject *
-msbpy_fs_remove (msbpy_sandbox *self, PyObject *args)
-{
-  return path_op (self, args, "s:fs_remove", msb_fs_remove);
-}
-
-PyObject *
-msbpy_fs_remove_dir (msbpy_sandbox *self, PyObject *args)
-{
-  return path_op (self, args, "s:fs_remove_dir", msb_fs_remove_dir);
-}
-
-PyObject *
-msbpy_fs_copy (msbpy_sandbox *self, PyObject *args)
-{
-  return two_path_op (self, args, "ss:fs_copy", msb_fs_copy);
-}
-
-PyObject *
-msbpy_fs_rename (msbpy_sandbox *self, PyObject *args)
-{
-  return two_path_op (self, args, "ss:fs_rename", msb_fs_rename);
-}
-
-PyObject *
-msbpy_fs_symlink (msbpy_sandbox *self, PyObject *args)
-{
-  return two_path_op (self, args, "ss:fs_symlink", msb_fs_symlink);
-}
-
-PyObject *
-msbpy_fs_copy_from_host (msbpy_sandbox *self, PyObject *args)
-{
-  return two_path_op (self, args, "ss:fs_copy_from_host", msb_fs_copy_from_host);
-}
-
-PyObject *
-msbpy_fs_copy_to_host (msbpy_sandbox *self, PyObject *args)
-{
-  return two_path_op (self, args, "ss:fs_copy_to_host", msb_fs_copy_to_host);
-}
+FS_METHOD (mkdir, path_op, "s")
+FS_METHOD (remove, path_op, "s")
+FS_METHOD (remove_dir, path_op, "s")
+FS_METHOD (copy, two_path_op, "ss")
+FS_METHOD (rename, two_path_op, "ss")
+FS_METHOD (symlink, two_path_op, "ss")
+FS_METHOD (copy_from_host, two_path_op, "ss")
+FS_METHOD (copy_to_host, two_path_op, "ss")
 
 /* ---- results ---- */
 
@@ -119,29 +95,15 @@ string_op (msbpy_sandbox *self, PyObject *args, const char *fmt,
     return NULL;
   msb_error *err = NULL;
   char *out = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = fn (sb, path, &out, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (fn (sb, path, &out, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
-  PyObject *s = msbpy_str_or_none (out);
-  free (out);
-  return s;
+  return msbpy_str_take (out);
 }
 
-PyObject *
-msbpy_fs_readlink (msbpy_sandbox *self, PyObject *args)
-{
-  return string_op (self, args, "s:fs_readlink", msb_fs_readlink);
-}
-
-PyObject *
-msbpy_fs_realpath (msbpy_sandbox *self, PyObject *args)
-{
-  return string_op (self, args, "s:fs_realpath", msb_fs_realpath);
-}
+FS_METHOD (readlink, string_op, "s")
+FS_METHOD (realpath, string_op, "s")
 
 PyObject *
 msbpy_fs_stat (msbpy_sandbox *self, PyObject *args)
@@ -155,17 +117,12 @@ msbpy_fs_stat (msbpy_sandbox *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_fs_metadata m;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = follow ? msb_fs_stat (sb, path, &m, &err) : msb_fs_lstat (sb, path, &m, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (follow ? msb_fs_stat (sb, path, &m, &err)
+                              : msb_fs_lstat (sb, path, &m, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
-  return Py_BuildValue ("(sKIOLLL)", kind_name (m.kind), (unsigned long long) m.size,
-                        (unsigned) m.mode, m.readonly ? Py_True : Py_False,
-                        (long long) m.modified_ms, (long long) m.accessed_ms,
-                        (long long) m.created_ms);
+  return msbpy_fs_metadata_tuple (&m);
 }
 
 PyObject *
@@ -179,10 +136,7 @@ msbpy_fs_exists (msbpy_sandbox *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   bool exists = false;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_exists (sb, path, &exists, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_exists (sb, path, &exists, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -201,25 +155,11 @@ msbpy_fs_list (msbpy_sandbox *self, PyObject *args)
   msb_error *err = NULL;
   msb_fs_entry *entries = NULL;
   size_t n = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_list (sb, path, &entries, &n, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_list (sb, path, &entries, &n, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
-  PyObject *list = PyList_New ((Py_ssize_t) n);
-  for (size_t i = 0; list && i < n; i++)
-    {
-      const msb_fs_entry *e = &entries[i];
-      PyObject *t = Py_BuildValue ("(NsKIL)", msbpy_str_or_none (e->path), kind_name (e->kind),
-                                   (unsigned long long) e->size, (unsigned) e->mode,
-                                   (long long) e->modified_ms);
-      if (t == NULL)
-        Py_CLEAR (list);
-      else
-        PyList_SET_ITEM (list, (Py_ssize_t) i, t);
-    }
+  PyObject *list = msbpy_fs_entries_list (entries, n);
   msb_fs_entries_free (entries, n);
   return list;
 }
@@ -236,10 +176,7 @@ msbpy_fs_read (msbpy_sandbox *self, PyObject *args)
   msb_error *err = NULL;
   uint8_t *data = NULL;
   size_t len = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_read (sb, path, &data, &len, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_read (sb, path, &data, &len, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -262,10 +199,7 @@ msbpy_fs_write (msbpy_sandbox *self, PyObject *args)
       return NULL;
     }
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_write (sb, path, view.buf, (size_t) view.len, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_write (sb, path, view.buf, (size_t) view.len, &err));
   msbpy_sandbox_release (self);
   PyBuffer_Release (&view);
   if (r < 0)
@@ -332,10 +266,7 @@ msbpy_fs_read_open (msbpy_sandbox *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_fs_reader *reader = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_read_open (sb, path, &reader, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_read_open (sb, path, &reader, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -354,10 +285,7 @@ reader_next (msbpy_fs_stream *self, PyObject *unused)
   msb_error *err = NULL;
   const uint8_t *data = NULL;
   size_t len = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_read_next (reader, &data, &len, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_read_next (reader, &data, &len, &err));
   stream_done (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -429,10 +357,7 @@ msbpy_fs_write_open (msbpy_sandbox *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_fs_writer *writer = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_write_open (sb, path, &writer, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_write_open (sb, path, &writer, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -455,10 +380,7 @@ writer_write (msbpy_fs_stream *self, PyObject *args)
       return NULL;
     }
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_write_chunk (writer, view.buf, (size_t) view.len, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_write_chunk (writer, view.buf, (size_t) view.len, &err));
   stream_done (self);
   PyBuffer_Release (&view);
   if (r < 0)
@@ -476,10 +398,7 @@ writer_close (msbpy_fs_stream *self, PyObject *unused)
     return NULL;
   self->stream = NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_fs_write_close (writer, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_fs_write_close (writer, &err));
   stream_done (self);
   if (r < 0)
     return msbpy_raise (err);

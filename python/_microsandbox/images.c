@@ -2,18 +2,7 @@
  * layer and config details of an image. */
 #include "module.h"
 
-#include <stdlib.h>
 #include <string.h>
-
-
-/* Sets d[key] = v, stealing v. */
-static int
-put (PyObject *d, const char *key, PyObject *v)
-{
-  int r = v ? PyDict_SetItemString (d, key, v) : -1;
-  Py_XDECREF (v);
-  return r;
-}
 
 /* The layers, bottom first: (diff_id, blob digest, media type, compressed size, unpacked
  * size, position). */
@@ -23,18 +12,14 @@ layers_list (const msb_image_info *info)
   size_t n = msb_image_info_layer_count (info);
   PyObject *layers = PyList_New ((Py_ssize_t) n);
   for (size_t i = 0; layers && i < n; i++)
-    {
-      PyObject *t = Py_BuildValue (
-          "(NNNKKn)", msbpy_str_or_none (msb_image_info_layer_diff_id (info, i)),
-          msbpy_str_or_none (msb_image_info_layer_blob_digest (info, i)),
-          msbpy_str_or_none (msb_image_info_layer_media_type (info, i)),
-          (unsigned long long) msb_image_info_layer_compressed_size (info, i),
-          (unsigned long long) msb_image_info_layer_unpacked_size (info, i), (Py_ssize_t) i);
-      if (t == NULL)
-        Py_CLEAR (layers);
-      else
-        PyList_SET_ITEM (layers, (Py_ssize_t) i, t);
-    }
+    msbpy_list_put (
+        &layers, i,
+        Py_BuildValue ("(NNNKKn)", msbpy_str_or_none (msb_image_info_layer_diff_id (info, i)),
+                       msbpy_str_or_none (msb_image_info_layer_blob_digest (info, i)),
+                       msbpy_str_or_none (msb_image_info_layer_media_type (info, i)),
+                       (unsigned long long) msb_image_info_layer_compressed_size (info, i),
+                       (unsigned long long) msb_image_info_layer_unpacked_size (info, i),
+                       (Py_ssize_t) i));
   return layers;
 }
 
@@ -42,12 +27,12 @@ layers_list (const msb_image_info *info)
 int
 msbpy_image_details (PyObject *d, const msb_image_info *info)
 {
-  int64_t used = msb_image_info_last_used_at (info);
-  if (put (d, "labels", msbpy_strv_or_none (msb_image_info_labels (info))) < 0
-      || put (d, "stop_signal", msbpy_str_or_none (msb_image_info_stop_signal (info))) < 0
-      || put (d, "config_digest", msbpy_str_or_none (msb_image_info_config_digest (info))) < 0
-      || put (d, "last_used_at", used > 0 ? PyFloat_FromDouble ((double) used) : Py_NewRef (Py_None)) < 0
-      || put (d, "layers", layers_list (info)) < 0)
+  if (msbpy_put (d, "labels", msbpy_strv_or_none (msb_image_info_labels (info))) < 0
+      || msbpy_put (d, "stop_signal", msbpy_str_or_none (msb_image_info_stop_signal (info))) < 0
+      || msbpy_put (d, "config_digest", msbpy_str_or_none (msb_image_info_config_digest (info)))
+             < 0
+      || msbpy_put (d, "last_used_at", msbpy_ms_or_none (msb_image_info_last_used_at (info))) < 0
+      || msbpy_put (d, "layers", layers_list (info)) < 0)
     return -1;
   return 0;
 }
@@ -60,11 +45,7 @@ msbpy_image_remove (msbpy_context *self, PyObject *args)
   if (!PyArg_ParseTuple (args, "s|p:image_remove", &ref, &force))
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_image_remove (self->ctx, ref, force != 0, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_image_remove (self->ctx, ref, force != 0, &err)) < 0)
     return msbpy_raise (err);
   Py_RETURN_NONE;
 }
@@ -74,11 +55,7 @@ msbpy_image_prune (msbpy_context *self, PyObject *unused)
 {
   msb_error *err = NULL;
   msb_image_prune_report rep = { .size = sizeof rep, .bytes_reclaimed = -1 };
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_image_prune (self->ctx, &rep, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_image_prune (self->ctx, &rep, &err)) < 0)
     return msbpy_raise (err);
   return Py_BuildValue ("{sKsKsKsKsKsL}", "image_refs_removed",
                         (unsigned long long) rep.image_refs_removed, "manifests_removed",
@@ -105,11 +82,7 @@ msbpy_image_save (msbpy_context *self, PyObject *args)
   msb_image_archive_format fmt
       = strcmp (format, "oci") == 0 ? MSB_IMAGE_ARCHIVE_OCI : MSB_IMAGE_ARCHIVE_DOCKER;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_image_save (self->ctx, (const char *const *) refs, n, path, fmt, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_image_save (self->ctx, (const char *const *) refs, n, path, fmt, &err)) < 0)
     return msbpy_raise (err);
   Py_RETURN_NONE;
 }

@@ -2,8 +2,6 @@
  * JSON from modify()'s keyword arguments and turns the plan JSON back into the SDK's dict. */
 #include "module.h"
 
-#include <stdlib.h>
-
 PyObject *
 msbpy_sandbox_modify (msbpy_context *self, PyObject *args)
 {
@@ -13,10 +11,7 @@ msbpy_sandbox_modify (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   char *plan = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_sandbox_modify (self->ctx, name, changes, flags, &plan, &err);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
-  PyObject *text = msbpy_str_or_none (plan);
-  free (plan);
-  return text;
+  if (MSBPY_NOGIL (msb_sandbox_modify (self->ctx, name, changes, flags, &plan, &err)) < 0)
+    return msbpy_raise (err);
+  return msbpy_str_take (plan);
 }

@@ -180,6 +180,14 @@ msbpy_str_or_none (const char *s)
 }
 
 PyObject *
+msbpy_str_take (char *s)
+{
+  PyObject *o = msbpy_str_or_none (s);
+  free (s);
+  return o;
+}
+
+PyObject *
 msbpy_strv_or_none (const char *const *v)
 {
   if (v == NULL)

@@ -29,6 +29,17 @@ PyObject *msbpy_error_class (msb_error_kind kind);
 /* Raises `kind` with a printf-style message; returns NULL. */
 PyObject *msbpy_raise_kind (msb_error_kind kind, const char *fmt, ...);
 
+/* Evaluates `call`, a blocking libmsb call returning int, with the GIL released, and yields
+ * its result. `call` must not touch Python objects. */
+#define MSBPY_NOGIL(call)                                                                     \
+  __extension__ ({                                                                            \
+    int msbpy_nogil_r_;                                                                       \
+    Py_BEGIN_ALLOW_THREADS                                                                    \
+    msbpy_nogil_r_ = (call);                                                                  \
+    Py_END_ALLOW_THREADS                                                                      \
+    msbpy_nogil_r_;                                                                           \
+  })
+
 static inline void
 msbpy_cleanup_error_fn (msb_error **e)
 {
@@ -61,6 +72,8 @@ msbpy_cleanup_strv_fn (char ***v)
 
 /* A (char *) or None. */
 PyObject *msbpy_str_or_none (const char *s);
+/* A malloc'ed string (or NULL) as a str (or None); frees `s`. */
+PyObject *msbpy_str_take (char *s);
 /* A NULL-terminated vector as a list of str, or None for NULL. */
 PyObject *msbpy_strv_or_none (const char *const *v);
 
@@ -114,6 +127,11 @@ msbpy_sandbox_writer_leave (PyObject *sandbox)
 }
 
 /* ---- guest filesystem (fs.c): SandboxConn.fs_* methods, FsReader, FsWriter ---- */
+
+/* The results shared with volume_fs: a stat as (kind, size, mode, readonly, modified_ms,
+ * accessed_ms, created_ms), a listing as [(path, kind, size, mode, modified_ms)]. */
+PyObject *msbpy_fs_metadata_tuple (const msb_fs_metadata *m);
+PyObject *msbpy_fs_entries_list (const msb_fs_entry *entries, size_t n);
 
 PyObject *msbpy_fs_stat (msbpy_sandbox *self, PyObject *args);
 PyObject *msbpy_fs_exists (msbpy_sandbox *self, PyObject *args);
@@ -196,6 +214,7 @@ typedef struct msbpy_exec_opts
 
 int msbpy_exec_opts_parse (PyObject *dict, msbpy_exec_opts *o);
 void msbpy_exec_opts_clear (msbpy_exec_opts *o);
+#define _msbpy_cleanup_exec_opts_ __attribute__ ((cleanup (msbpy_exec_opts_clear)))
 
 PyObject *msbpy_exec_wrap (PyObject *sandbox, msb_exec *ex);
 
@@ -220,6 +239,15 @@ int msbpy_config_set_network (msb_config *cfg, const char *key, PyObject *v);
 PyObject *msbpy_network_normalize (PyObject *module, PyObject *arg);
 
 /* ---- values (values.c): libmsb structs as Python dicts ---- */
+
+/* Sets d[key] = v, stealing v (NULL: a failed conversion). Returns 0, or -1 with an
+ * exception set. */
+int msbpy_put (PyObject *d, const char *key, PyObject *v);
+/* Stores `item` (stolen) at (*list)[i] of a list made by PyList_New; a NULL item drops the
+ * list, so a filling loop that runs while *list is set stops at the first failure. */
+void msbpy_list_put (PyObject **list, size_t i, PyObject *item);
+/* A timestamp in ms as a float, or None when unset (≤ 0). */
+PyObject *msbpy_ms_or_none (int64_t ms);
 
 PyObject *msbpy_info_dict (const msb_sandbox_info *info);
 PyObject *msbpy_metrics_dict (const msb_metrics *m);

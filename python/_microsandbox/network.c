@@ -9,7 +9,6 @@
  * Must never interpret the policy itself. GIL held throughout (both are cheap and pure). */
 #include "module.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* The JSON argument as UTF-8 (borrowed from `v`), or NULL with TypeError / ValueError. */
@@ -54,8 +53,5 @@ msbpy_network_normalize (PyObject *module, PyObject *arg)
   msb_error *err = NULL;
   if (msb_config_set_network_json (cfg, json, &err) < 0)
     return msbpy_raise (err);
-  char *stored = msb_config_get_network_json (cfg);
-  PyObject *out = msbpy_str_or_none (stored);
-  free (stored);
-  return out;
+  return msbpy_str_take (msb_config_get_network_json (cfg));
 }

@@ -4,8 +4,6 @@
  * owns the lifecycle) stops its sandbox, as msb_sandbox_close documents. */
 #include "module.h"
 
-#include <stdlib.h>
-
 PyObject *
 msbpy_sandbox_wrap (msbpy_context *context, msb_sandbox *sb)
 {
@@ -116,25 +114,16 @@ sandbox_exec_start (msbpy_sandbox *self, PyObject *args)
   if (!PyArg_ParseTuple (args, "sOO!:exec_start", &cmd, &argv_obj, &PyDict_Type, &opts_obj))
     return NULL;
   _msbpy_cleanup_strv_ char **argv = NULL;
-  if (msbpy_strv_arg (argv_obj, "args", &argv) < 0)
-    return NULL;
-  msbpy_exec_opts o;
-  if (msbpy_exec_opts_parse (opts_obj, &o) < 0)
+  _msbpy_cleanup_exec_opts_ msbpy_exec_opts o = { 0 };
+  if (msbpy_strv_arg (argv_obj, "args", &argv) < 0 || msbpy_exec_opts_parse (opts_obj, &o) < 0)
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
-    {
-      msbpy_exec_opts_clear (&o);
-      return NULL;
-    }
+    return NULL;
   msb_error *err = NULL;
   msb_exec *ex = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_exec_start (sb, cmd, (const char *const *) argv, &o.opts, &ex, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_exec_start (sb, cmd, (const char *const *) argv, &o.opts, &ex, &err));
   msbpy_sandbox_release (self);
-  msbpy_exec_opts_clear (&o);
   if (r < 0)
     return msbpy_raise (err);
   return msbpy_exec_wrap ((PyObject *) self, ex);
@@ -163,21 +152,14 @@ sandbox_exec_start_nowait (msbpy_sandbox *self, PyObject *args)
   if (self->inflight > 0 || self->writers > 0)
     Py_RETURN_NONE;
   _msbpy_cleanup_strv_ char **argv = NULL;
-  if (msbpy_strv_arg (argv_obj, "args", &argv) < 0)
-    return NULL;
-  msbpy_exec_opts o;
-  if (msbpy_exec_opts_parse (opts_obj, &o) < 0)
+  _msbpy_cleanup_exec_opts_ msbpy_exec_opts o = { 0 };
+  if (msbpy_strv_arg (argv_obj, "args", &argv) < 0 || msbpy_exec_opts_parse (opts_obj, &o) < 0)
     return NULL;
   if (o.stdin_len > NOWAIT_STDIN_MAX)
-    {
-      msbpy_exec_opts_clear (&o);
-      Py_RETURN_NONE;
-    }
+    Py_RETURN_NONE;
   msb_error *err = NULL;
   msb_exec *ex = NULL;
-  int r = msb_exec_start (self->sb, cmd, (const char *const *) argv, &o.opts, &ex, &err);
-  msbpy_exec_opts_clear (&o);
-  if (r < 0)
+  if (msb_exec_start (self->sb, cmd, (const char *const *) argv, &o.opts, &ex, &err) < 0)
     return msbpy_raise (err);
   return msbpy_exec_wrap ((PyObject *) self, ex);
 }
@@ -192,25 +174,17 @@ sandbox_exec_run (msbpy_sandbox *self, PyObject *args)
   if (!PyArg_ParseTuple (args, "sOO!:exec_run", &cmd, &argv_obj, &PyDict_Type, &opts_obj))
     return NULL;
   _msbpy_cleanup_strv_ char **argv = NULL;
-  if (msbpy_strv_arg (argv_obj, "args", &argv) < 0)
-    return NULL;
-  msbpy_exec_opts o;
-  if (msbpy_exec_opts_parse (opts_obj, &o) < 0)
+  _msbpy_cleanup_exec_opts_ msbpy_exec_opts o = { 0 };
+  if (msbpy_strv_arg (argv_obj, "args", &argv) < 0 || msbpy_exec_opts_parse (opts_obj, &o) < 0)
     return NULL;
   msb_sandbox *sb = msbpy_sandbox_acquire (self);
   if (sb == NULL)
-    {
-      msbpy_exec_opts_clear (&o);
-      return NULL;
-    }
+    return NULL;
   msb_error *err = NULL;
   msb_exec_output out;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_exec_run (sb, cmd, (const char *const *) argv, &o.opts, &out, NULL, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (
+      msb_exec_run (sb, cmd, (const char *const *) argv, &o.opts, &out, NULL, &err));
   msbpy_sandbox_release (self);
-  msbpy_exec_opts_clear (&o);
   if (r < 0)
     return msbpy_raise (err);
   PyObject *t = Py_BuildValue ("(iy#y#)", out.exit_code, (const char *) out.stdout_data,
@@ -230,10 +204,7 @@ sandbox_ping (msbpy_sandbox *self, PyObject *unused)
     return NULL;
   msb_error *err = NULL;
   double latency = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_ping (sb, &latency, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_sandbox_ping (sb, &latency, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -248,10 +219,7 @@ sandbox_touch (msbpy_sandbox *self, PyObject *unused)
     return NULL;
   msb_error *err = NULL;
   uint64_t seq = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_touch (sb, &seq, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_sandbox_touch (sb, &seq, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);
@@ -267,10 +235,7 @@ sandbox_detach (msbpy_sandbox *self, PyObject *unused)
   if (sb == NULL)
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_sandbox_detach (sb, &err);
-  Py_END_ALLOW_THREADS
+  int r = MSBPY_NOGIL (msb_sandbox_detach (sb, &err));
   msbpy_sandbox_release (self);
   if (r < 0)
     return msbpy_raise (err);

@@ -3,9 +3,6 @@
  * the descriptor), an index row as a dict of its columns. */
 #include "module.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 static PyObject *
 artifact_dict (const msb_snapshot *s)
 {
@@ -61,9 +58,8 @@ msbpy_snapshot_create (msbpy_context *self, PyObject *args, PyObject *kwds)
   };
   msb_error *err = NULL;
   msb_snapshot *s = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_snapshot_create (self->ctx, name, from, &o, &s, &err);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
+  if (MSBPY_NOGIL (msb_snapshot_create (self->ctx, name, from, &o, &s, &err)) < 0)
+    return msbpy_raise (err);
   PyObject *d = artifact_dict (s);
   msb_snapshot_free (s);
   return d;
@@ -77,9 +73,8 @@ msbpy_snapshot_open (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_snapshot *s = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_snapshot_open (self->ctx, path, &s, &err);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
+  if (MSBPY_NOGIL (msb_snapshot_open (self->ctx, path, &s, &err)) < 0)
+    return msbpy_raise (err);
   PyObject *d = artifact_dict (s);
   msb_snapshot_free (s);
   return d;
@@ -94,18 +89,11 @@ msbpy_snapshot_list_dir (msbpy_context *self, PyObject *args)
   msb_error *err = NULL;
   msb_snapshot **list = NULL;
   size_t n = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_snapshot_list_dir (self->ctx, dir, &list, &n, &err);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
+  if (MSBPY_NOGIL (msb_snapshot_list_dir (self->ctx, dir, &list, &n, &err)) < 0)
+    return msbpy_raise (err);
   PyObject *out = PyList_New ((Py_ssize_t) n);
   for (size_t i = 0; out && i < n; i++)
-    {
-      PyObject *d = artifact_dict (list[i]);
-      if (d == NULL)
-        Py_CLEAR (out);
-      else
-        PyList_SET_ITEM (out, (Py_ssize_t) i, d);
-    }
+    msbpy_list_put (&out, i, artifact_dict (list[i]));
   msb_snapshot_list_free (list, n);
   return out;
 }
@@ -120,14 +108,15 @@ msbpy_snapshot_verify (msbpy_context *self, PyObject *args)
   msb_snapshot *s = NULL;
   char *report = NULL;
   int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_snapshot_open (self->ctx, path, &s, &err);
+  Py_BEGIN_ALLOW_THREADS
+  r = msb_snapshot_open (self->ctx, path, &s, &err);
   if (r == 0)
     r = msb_snapshot_verify (self->ctx, s, &report, &err);
   msb_snapshot_free (s);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
-  PyObject *text = msbpy_str_or_none (report);
-  free (report);
-  return text;
+  Py_END_ALLOW_THREADS
+  if (r < 0)
+    return msbpy_raise (err);
+  return msbpy_str_take (report);
 }
 
 PyObject *
@@ -138,9 +127,8 @@ msbpy_snapshot_get (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_snapshot_info *info = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_snapshot_get (self->ctx, key, &info, &err);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
+  if (MSBPY_NOGIL (msb_snapshot_get (self->ctx, key, &info, &err)) < 0)
+    return msbpy_raise (err);
   PyObject *d = info_dict (info);
   msb_snapshot_info_free (info);
   return d;
@@ -152,18 +140,11 @@ msbpy_snapshot_list (msbpy_context *self, PyObject *unused)
   msb_error *err = NULL;
   msb_snapshot_info **list = NULL;
   size_t n = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_snapshot_list (self->ctx, &list, &n, &err);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
+  if (MSBPY_NOGIL (msb_snapshot_list (self->ctx, &list, &n, &err)) < 0)
+    return msbpy_raise (err);
   PyObject *out = PyList_New ((Py_ssize_t) n);
   for (size_t i = 0; out && i < n; i++)
-    {
-      PyObject *d = info_dict (list[i]);
-      if (d == NULL)
-        Py_CLEAR (out);
-      else
-        PyList_SET_ITEM (out, (Py_ssize_t) i, d);
-    }
+    msbpy_list_put (&out, i, info_dict (list[i]));
   msb_snapshot_info_list_free (list, n);
   return out;
 }
@@ -176,9 +157,8 @@ msbpy_snapshot_remove (msbpy_context *self, PyObject *args)
   if (!PyArg_ParseTuple (args, "s|p:snapshot_remove", &path, &force))
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_snapshot_remove (self->ctx, path, force, &err);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
+  if (MSBPY_NOGIL (msb_snapshot_remove (self->ctx, path, force, &err)) < 0)
+    return msbpy_raise (err);
   Py_RETURN_NONE;
 }
 
@@ -190,8 +170,7 @@ msbpy_snapshot_reindex (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   size_t count = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS r = msb_snapshot_reindex (self->ctx, dir, &count, &err);
-  Py_END_ALLOW_THREADS if (r < 0) return msbpy_raise (err);
+  if (MSBPY_NOGIL (msb_snapshot_reindex (self->ctx, dir, &count, &err)) < 0)
+    return msbpy_raise (err);
   return PyLong_FromSize_t (count);
 }

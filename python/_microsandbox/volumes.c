@@ -9,7 +9,6 @@
 static PyObject *
 volume_dict (const msb_volume_info *v)
 {
-  int64_t created = msb_volume_info_created_at (v);
   uint64_t quota = msb_volume_info_quota_mib (v), cap = msb_volume_info_capacity_bytes (v);
   return Py_BuildValue (
       "{sNsNsNsNsKsNsNsNsNsN}", "name", msbpy_str_or_none (msb_volume_info_name (v)), "kind",
@@ -21,7 +20,7 @@ volume_dict (const msb_volume_info *v)
       msbpy_str_or_none (msb_volume_info_disk_format (v)), "disk_fstype",
       msbpy_str_or_none (msb_volume_info_disk_fstype (v)), "labels_json",
       msbpy_str_or_none (msb_volume_info_labels_json (v)), "created_at",
-      created > 0 ? PyFloat_FromDouble ((double) created) : (Py_INCREF (Py_None), Py_None));
+      msbpy_ms_or_none (msb_volume_info_created_at (v)));
 }
 
 PyObject *
@@ -45,11 +44,7 @@ msbpy_volume_create (msbpy_context *self, PyObject *args)
   };
   msb_error *err = NULL;
   msb_volume_info *info = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_volume_create (self->ctx, name, &o, &info, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_volume_create (self->ctx, name, &o, &info, &err)) < 0)
     return msbpy_raise (err);
   PyObject *d = volume_dict (info);
   msb_volume_info_free (info);
@@ -64,11 +59,7 @@ msbpy_volume_get (msbpy_context *self, PyObject *args)
     return NULL;
   msb_error *err = NULL;
   msb_volume_info *info = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_volume_get (self->ctx, name, &info, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_volume_get (self->ctx, name, &info, &err)) < 0)
     return msbpy_raise (err);
   PyObject *d = volume_dict (info);
   msb_volume_info_free (info);
@@ -81,21 +72,11 @@ msbpy_volume_list (msbpy_context *self, PyObject *unused)
   msb_error *err = NULL;
   msb_volume_info **list = NULL;
   size_t n = 0;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_volume_list (self->ctx, &list, &n, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_volume_list (self->ctx, &list, &n, &err)) < 0)
     return msbpy_raise (err);
   PyObject *out = PyList_New ((Py_ssize_t) n);
   for (size_t i = 0; out && i < n; i++)
-    {
-      PyObject *d = volume_dict (list[i]);
-      if (d == NULL)
-        Py_CLEAR (out);
-      else
-        PyList_SET_ITEM (out, (Py_ssize_t) i, d);
-    }
+    msbpy_list_put (&out, i, volume_dict (list[i]));
   msb_volume_info_list_free (list, n);
   return out;
 }
@@ -107,11 +88,7 @@ msbpy_volume_remove (msbpy_context *self, PyObject *args)
   if (!PyArg_ParseTuple (args, "s:volume_remove", &name))
     return NULL;
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = msb_volume_remove (self->ctx, name, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (msb_volume_remove (self->ctx, name, &err)) < 0)
     return msbpy_raise (err);
   Py_RETURN_NONE;
 }
@@ -125,11 +102,7 @@ static PyObject *
 vol_path_op (msbpy_context *self, const char *volume, const char *path, vol_path_fn fn)
 {
   msb_error *err = NULL;
-  int r;
-  Py_BEGIN_ALLOW_THREADS
-  r = fn (self->ctx, volume, path, &err);
-  Py_END_ALLOW_THREADS
-  if (r < 0)
+  if (MSBPY_NOGIL (fn (self->ctx, volume, path, &err)) < 0)
     return msbpy_raise (err);
   Py_RETURN_NONE;
 }
@@ -142,7 +115,6 @@ msbpy_volume_fs (msbpy_context *self, PyObject *args)
   if (!PyArg_ParseTuple (args, "sss|O:volume_fs", &op, &volume, &path, &arg))
     return NULL;
   msb_error *err = NULL;
-  int r;
   if (strcmp (op, "mkdir") == 0)
     return vol_path_op (self, volume, path, msb_volume_fs_mkdir);
   if (strcmp (op, "remove_file") == 0)
@@ -155,10 +127,7 @@ msbpy_volume_fs (msbpy_context *self, PyObject *args)
       if (to == NULL)
         return PyErr_Occurred () ? NULL : (PyErr_SetString (PyExc_TypeError, "to must be a str"), NULL);
       vol_two_fn fn = op[0] == 'c' ? msb_volume_fs_copy : msb_volume_fs_rename;
-      Py_BEGIN_ALLOW_THREADS
-      r = fn (self->ctx, volume, path, to, &err);
-      Py_END_ALLOW_THREADS
-      if (r < 0)
+      if (MSBPY_NOGIL (fn (self->ctx, volume, path, to, &err)) < 0)
         return msbpy_raise (err);
       Py_RETURN_NONE;
     }
@@ -166,10 +135,7 @@ msbpy_volume_fs (msbpy_context *self, PyObject *args)
     {
       uint8_t *data = NULL;
       size_t len = 0;
-      Py_BEGIN_ALLOW_THREADS
-      r = msb_volume_fs_read (self->ctx, volume, path, &data, &len, &err);
-      Py_END_ALLOW_THREADS
-      if (r < 0)
+      if (MSBPY_NOGIL (msb_volume_fs_read (self->ctx, volume, path, &data, &len, &err)) < 0)
         return msbpy_raise (err);
       PyObject *b = PyBytes_FromStringAndSize ((const char *) data, (Py_ssize_t) len);
       free (data);
@@ -180,9 +146,8 @@ msbpy_volume_fs (msbpy_context *self, PyObject *args)
       Py_buffer view;
       if (PyObject_GetBuffer (arg, &view, PyBUF_SIMPLE) < 0)
         return NULL;
-      Py_BEGIN_ALLOW_THREADS
-      r = msb_volume_fs_write (self->ctx, volume, path, view.buf, (size_t) view.len, &err);
-      Py_END_ALLOW_THREADS
+      int r = MSBPY_NOGIL (
+          msb_volume_fs_write (self->ctx, volume, path, view.buf, (size_t) view.len, &err));
       PyBuffer_Release (&view);
       if (r < 0)
         return msbpy_raise (err);
@@ -191,48 +156,24 @@ msbpy_volume_fs (msbpy_context *self, PyObject *args)
   if (strcmp (op, "exists") == 0)
     {
       bool exists = false;
-      Py_BEGIN_ALLOW_THREADS
-      r = msb_volume_fs_exists (self->ctx, volume, path, &exists, &err);
-      Py_END_ALLOW_THREADS
-      if (r < 0)
+      if (MSBPY_NOGIL (msb_volume_fs_exists (self->ctx, volume, path, &exists, &err)) < 0)
         return msbpy_raise (err);
       return PyBool_FromLong (exists);
     }
   if (strcmp (op, "stat") == 0)
     {
       msb_fs_metadata m;
-      Py_BEGIN_ALLOW_THREADS
-      r = msb_volume_fs_stat (self->ctx, volume, path, &m, &err);
-      Py_END_ALLOW_THREADS
-      if (r < 0)
+      if (MSBPY_NOGIL (msb_volume_fs_stat (self->ctx, volume, path, &m, &err)) < 0)
         return msbpy_raise (err);
-      return Py_BuildValue ("(sKIOLLL)", msb_fs_entry_kind_name (m.kind),
-                            (unsigned long long) m.size, (unsigned) m.mode,
-                            m.readonly ? Py_True : Py_False, (long long) m.modified_ms,
-                            (long long) m.accessed_ms, (long long) m.created_ms);
+      return msbpy_fs_metadata_tuple (&m);
     }
   if (strcmp (op, "list") == 0)
     {
       msb_fs_entry *entries = NULL;
       size_t n = 0;
-      Py_BEGIN_ALLOW_THREADS
-      r = msb_volume_fs_list (self->ctx, volume, path, &entries, &n, &err);
-      Py_END_ALLOW_THREADS
-      if (r < 0)
+      if (MSBPY_NOGIL (msb_volume_fs_list (self->ctx, volume, path, &entries, &n, &err)) < 0)
         return msbpy_raise (err);
-      PyObject *list = PyList_New ((Py_ssize_t) n);
-      for (size_t i = 0; list && i < n; i++)
-        {
-          PyObject *t = Py_BuildValue ("(NsKIL)", msbpy_str_or_none (entries[i].path),
-                                       msb_fs_entry_kind_name (entries[i].kind),
-                                       (unsigned long long) entries[i].size,
-                                       (unsigned) entries[i].mode,
-                                       (long long) entries[i].modified_ms);
-          if (t == NULL)
-            Py_CLEAR (list);
-          else
-            PyList_SET_ITEM (list, (Py_ssize_t) i, t);
-        }
+      PyObject *list = msbpy_fs_entries_list (entries, n);
       msb_fs_entries_free (entries, n);
       return list;
     }
