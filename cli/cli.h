@@ -39,6 +39,18 @@ int cli_check_flags (const char *verb, int argc, char **argv, const char *spec, 
 /* Opens the context (MSB_HOME); on failure prints and returns NULL. */
 msb_ctx *cli_ctx (void);
 
+/* Whether `name` (or `alias`, may be NULL) is among argv[1..]. */
+bool cli_has_flag (int argc, char **argv, const char *name, const char *alias);
+
+typedef int (*cli_name_fn) (msb_ctx *ctx, const char *name, void *data, msb_error **err);
+/* Calls fn on each of argv[first..] that does not start with '-' (so a flag's value must be
+ * consumed or overwritten with "-" first), printing each failure and, when `echo`, each name
+ * that succeeded. Returns 1 if any failed, else 0, or -1 when argv held no name at all. */
+int cli_each_name (msb_ctx *ctx, int argc, char **argv, int first, cli_name_fn fn, void *data,
+                   bool echo);
+/* cli_each_name over argv[1..] in a context of its own (1 when that does not open). */
+int cli_each_sandbox (int argc, char **argv, cli_name_fn fn, void *data, bool echo);
+
 /* "512", "512M", "1G", "2g" → MiB. */
 int cli_parse_size_mib (const char *s, unsigned *mib);
 /* "30", "30s", "5m", "1h", "1d", "1.5s" → seconds. */
@@ -67,6 +79,15 @@ const char *cli_create_fs_flags_help (void);
  * (create_net_flags.c). */
 int cli_create_net_flag (cli_create_opts *o, int argc, char **argv, int *i);
 const char *cli_create_net_flags_help (void);
+/* The pieces the three create-flag files share. cli_flag_value matches argv[*i] as `-x VALUE`,
+ * `--long VALUE` or `--long=VALUE` (either name may be NULL): it sets *matched and returns the
+ * value, advancing *i past a separate one, or NULL when the value is missing. */
+const char *cli_flag_value (int argc, char **argv, int *i, const char *shortf, const char *longf,
+                            bool *matched);
+/* "msb: FLAG: invalid value `VALUE`: WHAT" ("(missing)" for a NULL value). Returns -1. */
+int cli_flag_bad_value (const char *flag, const char *value, const char *what);
+/* 1 when the setter that filled err succeeded; otherwise prints err and returns -1. */
+int cli_flag_applied (msb_error *err);
 
 /* Runs cmd in sb bridging this process's stdio (PTY when `tty`), returns the exit status to
  * use for msb (the command's own, or 124/125/126/127/255). */
@@ -77,6 +98,10 @@ int cli_exec_attached (msb_sandbox *sb, const char *cmd, const char *const *args
 void cli_rfc3339 (int64_t ms, char *out, size_t n);
 /* Prints a JSON value on stdout (pretty unless compact). */
 void cli_print_json (json_t *value, bool compact);
+/* Whether argv[*i] is `--format=json`, or `--format json` (then *i moves onto the value). */
+bool cli_is_format_json (int argc, char **argv, int *i);
+/* 1536 → "1.5K", 512 → "512B": bytes in the largest unit up to T. */
+void cli_human_size (uint64_t bytes, char *out, size_t n);
 
 /* Whether stdin and stdout are terminals (auto TTY). */
 bool cli_is_interactive (void);

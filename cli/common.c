@@ -85,6 +85,45 @@ cli_check_flags (const char *verb, int argc, char **argv, const char *spec, int 
   return 0;
 }
 
+bool
+cli_has_flag (int argc, char **argv, const char *name, const char *alias)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], name) == 0 || (alias && strcmp (argv[i], alias) == 0))
+      return true;
+  return false;
+}
+
+int
+cli_each_name (msb_ctx *ctx, int argc, char **argv, int first, cli_name_fn fn, void *data,
+               bool echo)
+{
+  int status = 0, names = 0;
+  for (int i = first; i < argc; i++)
+    {
+      if (argv[i][0] == '-')
+        continue;
+      names++;
+      msb_error *err = NULL;
+      if (fn (ctx, argv[i], data, &err) < 0)
+        status = cli_fail (err, 1);
+      else if (echo)
+        puts (argv[i]);
+    }
+  return names ? status : -1;
+}
+
+int
+cli_each_sandbox (int argc, char **argv, cli_name_fn fn, void *data, bool echo)
+{
+  msb_ctx *ctx = cli_ctx ();
+  if (ctx == NULL)
+    return 1;
+  int status = cli_each_name (ctx, argc, argv, 1, fn, data, echo);
+  msb_ctx_close (ctx);
+  return status;
+}
+
 msb_ctx *
 cli_ctx (void)
 {
@@ -173,4 +212,31 @@ cli_print_json (json_t *value, bool compact)
   if (text)
     puts (text);
   free (text);
+}
+
+bool
+cli_is_format_json (int argc, char **argv, int *i)
+{
+  if (strcmp (argv[*i], "--format=json") == 0)
+    return true;
+  if (strcmp (argv[*i], "--format") == 0 && *i + 1 < argc && strcmp (argv[*i + 1], "json") == 0)
+    {
+      ++*i;
+      return true;
+    }
+  return false;
+}
+
+void
+cli_human_size (uint64_t bytes, char *out, size_t n)
+{
+  static const char *const units[] = { "B", "K", "M", "G", "T" };
+  double v = (double) bytes;
+  size_t u = 0;
+  while (v >= 1024 && u < 4)
+    {
+      v /= 1024;
+      u++;
+    }
+  snprintf (out, n, u ? "%.1f%s" : "%.0f%s", v, units[u]);
 }

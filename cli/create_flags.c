@@ -37,28 +37,6 @@ cli_create_flags_help (void)
   return both ? both : help;
 }
 
-/* Matches `-x VALUE`, `--long VALUE` and `--long=VALUE`. */
-static const char *
-flag_value (int argc, char **argv, int *i, const char *shortf, const char *longf, bool *matched)
-{
-  const char *a = argv[*i];
-  size_t ll = longf ? strlen (longf) : 0;
-  *matched = false;
-  if (longf && strncmp (a, longf, ll) == 0 && a[ll] == '=')
-    {
-      *matched = true;
-      return a + ll + 1;
-    }
-  if ((shortf && strcmp (a, shortf) == 0) || (longf && strcmp (a, longf) == 0))
-    {
-      *matched = true;
-      if (*i + 1 >= argc)
-        return NULL;
-      return argv[++*i];
-    }
-  return NULL;
-}
-
 /* Flags of API.md §2 this build does not have: refused with the reason and what to use
  * instead, never ignored and never reported as unknown. */
 static const struct
@@ -94,15 +72,34 @@ refuse_unimplemented (const char *flag)
   return 0;
 }
 
-static int
-bad (const char *flag, const char *value, const char *what)
+const char *
+cli_flag_value (int argc, char **argv, int *i, const char *shortf, const char *longf, bool *matched)
+{
+  const char *a = argv[*i];
+  size_t ll = longf ? strlen (longf) : 0;
+  *matched = false;
+  if (longf && strncmp (a, longf, ll) == 0 && a[ll] == '=')
+    {
+      *matched = true;
+      return a + ll + 1;
+    }
+  if ((shortf && strcmp (a, shortf) == 0) || (longf && strcmp (a, longf) == 0))
+    {
+      *matched = true;
+      return *i + 1 < argc ? argv[++*i] : NULL;
+    }
+  return NULL;
+}
+
+int
+cli_flag_bad_value (const char *flag, const char *value, const char *what)
 {
   fprintf (stderr, "msb: %s: invalid value `%s`: %s\n", flag, value ? value : "(missing)", what);
   return -1;
 }
 
-static int
-applied (msb_error *err)
+int
+cli_flag_applied (msb_error *err)
 {
   if (err == NULL)
     return 1;
@@ -124,7 +121,7 @@ set_kv (msb_config *cfg, const char *v, bool label)
   else
     msb_config_set_env (cfg, key, value, &err);
   free (key);
-  return applied (err);
+  return cli_flag_applied (err);
 }
 
 int
@@ -145,65 +142,65 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
   bool missing = false;
   /* A flag given without its value matches nothing here and is reported once, below. */
 #define VALUE(s, l) \
-  ((v = flag_value (argc, argv, i, s, l, &m)), m && (v != NULL || (missing = true, false)))
+  ((v = cli_flag_value (argc, argv, i, s, l, &m)), m && (v != NULL || (missing = true, false)))
   if (VALUE ("-n", "--name"))
-    return v ? (o->name = v, 1) : bad (flag, v, "a name is required");
+    return v ? (o->name = v, 1) : cli_flag_bad_value (flag, v, "a name is required");
   if (VALUE ("-c", "--cpus"))
     {
       if (v == NULL || (n = (unsigned) strtoul (v, NULL, 10)) == 0)
-        return bad (flag, v, "expected a positive integer");
-      return msb_config_set_cpus (o->cfg, n, &err), applied (err);
+        return cli_flag_bad_value (flag, v, "expected a positive integer");
+      return msb_config_set_cpus (o->cfg, n, &err), cli_flag_applied (err);
     }
   if (VALUE ("-m", "--memory"))
     {
       if (v == NULL || cli_parse_size_mib (v, &n) < 0)
-        return bad (flag, v, "expected a size such as 512M or 1G");
-      return msb_config_set_memory_mib (o->cfg, n, &err), applied (err);
+        return cli_flag_bad_value (flag, v, "expected a size such as 512M or 1G");
+      return msb_config_set_memory_mib (o->cfg, n, &err), cli_flag_applied (err);
     }
   if (VALUE (NULL, "--max-cpus"))
     {
       if (v == NULL || (n = (unsigned) strtoul (v, NULL, 10)) == 0)
-        return bad (flag, v, "expected a positive integer");
-      return msb_config_set_max_cpus (o->cfg, n, &err), applied (err);
+        return cli_flag_bad_value (flag, v, "expected a positive integer");
+      return msb_config_set_max_cpus (o->cfg, n, &err), cli_flag_applied (err);
     }
   if (VALUE (NULL, "--max-memory"))
     {
       if (v == NULL || cli_parse_size_mib (v, &n) < 0)
-        return bad (flag, v, "expected a size such as 512M or 1G");
-      return msb_config_set_max_memory_mib (o->cfg, n, &err), applied (err);
+        return cli_flag_bad_value (flag, v, "expected a size such as 512M or 1G");
+      return msb_config_set_max_memory_mib (o->cfg, n, &err), cli_flag_applied (err);
     }
   if (VALUE (NULL, "--pids-limit"))
     {
       char *end;
       if (v == NULL || (n = (unsigned) strtoul (v, &end, 10), *end))
-        return bad (flag, v, "expected an integer");
-      return msb_config_set_pids_limit (o->cfg, n, &err), applied (err);
+        return cli_flag_bad_value (flag, v, "expected an integer");
+      return msb_config_set_pids_limit (o->cfg, n, &err), cli_flag_applied (err);
     }
   if (VALUE ("-e", "--env"))
-    return v ? set_kv (o->cfg, v, false) : bad (flag, v, "expected K=V");
+    return v ? set_kv (o->cfg, v, false) : cli_flag_bad_value (flag, v, "expected K=V");
   if (VALUE (NULL, "--label"))
-    return v ? set_kv (o->cfg, v, true) : bad (flag, v, "expected K[=V]");
+    return v ? set_kv (o->cfg, v, true) : cli_flag_bad_value (flag, v, "expected K[=V]");
   if (VALUE ("-w", "--workdir"))
-    return msb_config_set_workdir (o->cfg, v, &err), applied (err);
+    return msb_config_set_workdir (o->cfg, v, &err), cli_flag_applied (err);
   if (VALUE ("-u", "--user"))
-    return msb_config_set_user (o->cfg, v, &err), applied (err);
+    return msb_config_set_user (o->cfg, v, &err), cli_flag_applied (err);
   if (VALUE ("-H", "--hostname"))
-    return msb_config_set_hostname (o->cfg, v, &err), applied (err);
+    return msb_config_set_hostname (o->cfg, v, &err), cli_flag_applied (err);
   if (VALUE (NULL, "--shell"))
-    return msb_config_set_shell (o->cfg, v, &err), applied (err);
+    return msb_config_set_shell (o->cfg, v, &err), cli_flag_applied (err);
   if (VALUE (NULL, "--entrypoint"))
     {
       const char *argv1[] = { v, NULL };
       if (v == NULL)
-        return bad (flag, v, "expected a command");
-      return msb_config_set_entrypoint (o->cfg, argv1, &err), applied (err);
+        return cli_flag_bad_value (flag, v, "expected a command");
+      return msb_config_set_entrypoint (o->cfg, argv1, &err), cli_flag_applied (err);
     }
   if (strcmp (flag, "--replace") == 0)
     return o->replace = true, 1;
   if (VALUE (NULL, "--replace-with-timeout"))
     {
       if (v == NULL || cli_parse_duration (v, &d) < 0)
-        return bad (flag, v, "expected a duration such as 10s");
+        return cli_flag_bad_value (flag, v, "expected a duration such as 10s");
       o->replace = true;
       o->replace_timeout = d;
       return 1;
@@ -211,21 +208,21 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
   if (VALUE (NULL, "--max-duration"))
     {
       if (v == NULL || cli_parse_duration (v, &d) < 0)
-        return bad (flag, v, "expected a duration such as 30s, 5m, 1h");
-      return msb_config_set_max_duration (o->cfg, d, &err), applied (err);
+        return cli_flag_bad_value (flag, v, "expected a duration such as 30s, 5m, 1h");
+      return msb_config_set_max_duration (o->cfg, d, &err), cli_flag_applied (err);
     }
   if (VALUE (NULL, "--idle-timeout"))
     {
       if (v == NULL || cli_parse_duration (v, &d) < 0)
-        return bad (flag, v, "expected a duration such as 30s, 5m, 1h");
-      return msb_config_set_idle_timeout (o->cfg, d, &err), applied (err);
+        return cli_flag_bad_value (flag, v, "expected a duration such as 30s, 5m, 1h");
+      return msb_config_set_idle_timeout (o->cfg, d, &err), cli_flag_applied (err);
     }
   if (VALUE (NULL, "--pull"))
-    return msb_config_set_pull_policy (o->cfg, v, &err), applied (err);
+    return msb_config_set_pull_policy (o->cfg, v, &err), cli_flag_applied (err);
   if (VALUE (NULL, "--backend"))
-    return msb_config_set_backend (o->cfg, v, &err), applied (err);
+    return msb_config_set_backend (o->cfg, v, &err), cli_flag_applied (err);
   if (VALUE (NULL, "--log-level"))
-    return msb_config_set_log_level (o->cfg, v, &err), applied (err);
+    return msb_config_set_log_level (o->cfg, v, &err), cli_flag_applied (err);
   if (strcmp (flag, "-q") == 0 || strcmp (flag, "--quiet") == 0)
     return o->quiet = true, 1;
   /* The profile every sandbox has; `restricted` is refused below. */
@@ -233,6 +230,6 @@ cli_create_flag (cli_create_opts *o, int argc, char **argv, int *i)
     return 1;
 #undef VALUE
   if (missing)
-    return bad (flag, NULL, "a value is required");
+    return cli_flag_bad_value (flag, NULL, "a value is required");
   return refuse_unimplemented (flag);
 }

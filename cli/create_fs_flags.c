@@ -36,41 +36,6 @@ cli_create_fs_flags_help (void)
   return help;
 }
 
-static int
-bad (const char *flag, const char *value, const char *what)
-{
-  fprintf (stderr, "msb: %s: invalid value `%s`: %s\n", flag, value ? value : "(missing)", what);
-  return -1;
-}
-
-static int
-applied (msb_error *err)
-{
-  if (err == NULL)
-    return 1;
-  cli_fail (err, 0);
-  return -1;
-}
-
-static const char *
-value_of (int argc, char **argv, int *i, const char *shortf, const char *longf, bool *matched)
-{
-  const char *a = argv[*i];
-  size_t ll = strlen (longf);
-  *matched = false;
-  if (strncmp (a, longf, ll) == 0 && a[ll] == '=')
-    {
-      *matched = true;
-      return a + ll + 1;
-    }
-  if ((shortf && strcmp (a, shortf) == 0) || strcmp (a, longf) == 0)
-    {
-      *matched = true;
-      return *i + 1 < argc ? argv[++*i] : NULL;
-    }
-  return NULL;
-}
-
 /* Mount options "ro,noexec,…" into MSB_MOUNT_* flags; -1 on an unknown one. */
 static int
 mount_flags (const char *opts, unsigned *flags, unsigned long long *size_mib)
@@ -119,7 +84,7 @@ volume_flag (msb_config *cfg, const char *flag, const char *v)
   if (last == NULL || last == spec || last[1] != '/')
     {
       free (spec);
-      return bad (flag, v, "expected SRC:DST[:OPTS] with an absolute DST");
+      return cli_flag_bad_value (flag, v, "expected SRC:DST[:OPTS] with an absolute DST");
     }
   *last = '\0';
   const char *src = spec, *dst = last + 1;
@@ -127,7 +92,7 @@ volume_flag (msb_config *cfg, const char *flag, const char *v)
   if (mount_flags (opts, &flags, NULL) < 0)
     {
       free (spec);
-      return bad (flag, v, "options are ro, rw, noexec, nosuid, nodev");
+      return cli_flag_bad_value (flag, v, "options are ro, rw, noexec, nosuid, nodev");
     }
   msb_error *err = NULL;
   if (src[0] == '/' || src[0] == '.')
@@ -138,7 +103,7 @@ volume_flag (msb_config *cfg, const char *flag, const char *v)
       msb_config_add_named_mount (cfg, src, dst, &o, &err);
     }
   free (spec);
-  return applied (err);
+  return cli_flag_applied (err);
 }
 
 static int
@@ -153,12 +118,13 @@ tmpfs_flag (msb_config *cfg, const char *flag, const char *v)
   if (colon && mount_flags (colon + 1, &flags, &size) < 0)
     {
       free (spec);
-      return bad (flag, v, "expected PATH[:SIZE] or PATH:size=SIZE,ro,noexec,nosuid");
+      return cli_flag_bad_value (flag, v,
+                                 "expected PATH[:SIZE] or PATH:size=SIZE,ro,noexec,nosuid");
     }
   msb_error *err = NULL;
   msb_config_add_tmpfs_mount (cfg, spec, size, flags, &err);
   free (spec);
-  return applied (err);
+  return cli_flag_applied (err);
 }
 
 /* "HOST:GUEST": the last ':' followed by '/' splits them. */
@@ -182,7 +148,7 @@ copy_flag (msb_config *cfg, const char *flag, const char *v, int kind)
   char *host = NULL;
   const char *guest = NULL;
   if (split_copy (v, &host, &guest) < 0)
-    return bad (flag, v, "expected HOST:GUEST with an absolute GUEST path");
+    return cli_flag_bad_value (flag, v, "expected HOST:GUEST with an absolute GUEST path");
   struct stat st;
   if (kind == 0)
     kind = stat (host, &st) == 0 && S_ISDIR (st.st_mode) ? 2 : 1;
@@ -192,7 +158,7 @@ copy_flag (msb_config *cfg, const char *flag, const char *v, int kind)
   else
     msb_config_add_patch_copy_file (cfg, host, guest, -1, false, &err);
   free (host);
-  return applied (err);
+  return cli_flag_applied (err);
 }
 
 int
@@ -202,55 +168,58 @@ cli_create_fs_flag (cli_create_opts *o, int argc, char **argv, int *i)
   const char *flag = argv[*i];
   const char *v;
   msb_error *err = NULL;
-  if ((v = value_of (argc, argv, i, "-v", "--volume", &m)), m)
-    return v ? volume_flag (o->cfg, flag, v) : bad (flag, v, "a value is required");
+  if ((v = cli_flag_value (argc, argv, i, "-v", "--volume", &m)), m)
+    return v ? volume_flag (o->cfg, flag, v) : cli_flag_bad_value (flag, v, "a value is required");
   /* API.md's explicit spellings of -v: a host directory, or a named volume. */
-  if ((v = value_of (argc, argv, i, NULL, "--mount-dir", &m)), m)
-    return v && (v[0] == '/' || v[0] == '.') ? volume_flag (o->cfg, flag, v)
-                                             : bad (flag, v, "expected HOST_DIR:GUEST[:OPTS], HOST_DIR "
-                                                             "absolute or starting with .");
-  if ((v = value_of (argc, argv, i, NULL, "--mount-named", &m)), m)
-    return v && v[0] != '/' && v[0] != '.' && v[0] != ':' ? volume_flag (o->cfg, flag, v)
-                                                           : bad (flag, v, "expected VOLUME:GUEST[:OPTS]");
-  if ((v = value_of (argc, argv, i, NULL, "--tmpfs", &m)), m)
-    return v ? tmpfs_flag (o->cfg, flag, v) : bad (flag, v, "a value is required");
-  if ((v = value_of (argc, argv, i, NULL, "--script", &m)), m)
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--mount-dir", &m)), m)
+    return v && (v[0] == '/' || v[0] == '.')
+               ? volume_flag (o->cfg, flag, v)
+               : cli_flag_bad_value (flag, v, "expected HOST_DIR:GUEST[:OPTS], HOST_DIR absolute "
+                                              "or starting with .");
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--mount-named", &m)), m)
+    return v && v[0] != '/' && v[0] != '.' && v[0] != ':'
+               ? volume_flag (o->cfg, flag, v)
+               : cli_flag_bad_value (flag, v, "expected VOLUME:GUEST[:OPTS]");
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--tmpfs", &m)), m)
+    return v ? tmpfs_flag (o->cfg, flag, v) : cli_flag_bad_value (flag, v, "a value is required");
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--script", &m)), m)
     {
       const char *eq = v ? strchr (v, '=') : NULL;
       if (eq == NULL)
-        return bad (flag, v, "expected NAME=BODY");
+        return cli_flag_bad_value (flag, v, "expected NAME=BODY");
       char *name = strndup (v, (size_t) (eq - v));
       msb_config_set_script (o->cfg, name, eq + 1, &err);
       free (name);
-      return applied (err);
+      return cli_flag_applied (err);
     }
-  if ((v = value_of (argc, argv, i, NULL, "--init", &m)), m)
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--init", &m)), m)
     {
       if (v == NULL)
-        return bad (flag, v, "expected auto or an absolute path");
+        return cli_flag_bad_value (flag, v, "expected auto or an absolute path");
       msb_config_set_init (o->cfg, v, NULL, NULL, &err);
-      return applied (err);
+      return cli_flag_applied (err);
     }
-  if (((v = value_of (argc, argv, i, NULL, "--root-disk", &m)), m)
-      || ((v = value_of (argc, argv, i, NULL, "--upper-size", &m)), m))
+  if (((v = cli_flag_value (argc, argv, i, NULL, "--root-disk", &m)), m)
+      || ((v = cli_flag_value (argc, argv, i, NULL, "--upper-size", &m)), m))
     {
       unsigned mib;
       if (v == NULL || cli_parse_size_mib (v, &mib) < 0)
-        return bad (flag, v, "expected a size such as 512M or 8G");
+        return cli_flag_bad_value (flag, v, "expected a size such as 512M or 8G");
       msb_config_set_upper_size_mib (o->cfg, mib, &err);
-      return applied (err);
+      return cli_flag_applied (err);
     }
-  if ((v = value_of (argc, argv, i, NULL, "--from-snapshot", &m)), m)
-    return v ? (o->from_snapshot = v, 1) : bad (flag, v, "a snapshot name or path is required");
-  if ((v = value_of (argc, argv, i, NULL, "--copy", &m)), m)
-    return v ? copy_flag (o->cfg, flag, v, 0) : bad (flag, v, "a value is required");
-  if ((v = value_of (argc, argv, i, NULL, "--copy-file", &m)), m)
-    return v ? copy_flag (o->cfg, flag, v, 1) : bad (flag, v, "a value is required");
-  if ((v = value_of (argc, argv, i, NULL, "--copy-dir", &m)), m)
-    return v ? copy_flag (o->cfg, flag, v, 2) : bad (flag, v, "a value is required");
-  if ((v = value_of (argc, argv, i, NULL, "--mkdir", &m)), m)
-    return msb_config_add_patch_mkdir (o->cfg, v, -1, &err), applied (err);
-  if ((v = value_of (argc, argv, i, NULL, "--rm", &m)), m)
-    return msb_config_add_patch_remove (o->cfg, v, &err), applied (err);
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--from-snapshot", &m)), m)
+    return v ? (o->from_snapshot = v, 1)
+             : cli_flag_bad_value (flag, v, "a snapshot name or path is required");
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--copy", &m)), m)
+    return v ? copy_flag (o->cfg, flag, v, 0) : cli_flag_bad_value (flag, v, "a value is required");
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--copy-file", &m)), m)
+    return v ? copy_flag (o->cfg, flag, v, 1) : cli_flag_bad_value (flag, v, "a value is required");
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--copy-dir", &m)), m)
+    return v ? copy_flag (o->cfg, flag, v, 2) : cli_flag_bad_value (flag, v, "a value is required");
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--mkdir", &m)), m)
+    return msb_config_add_patch_mkdir (o->cfg, v, -1, &err), cli_flag_applied (err);
+  if ((v = cli_flag_value (argc, argv, i, NULL, "--rm", &m)), m)
+    return msb_config_add_patch_remove (o->cfg, v, &err), cli_flag_applied (err);
   return 0;
 }

@@ -26,25 +26,6 @@ cli_create_net_flags_help (void)
   return help;
 }
 
-static const char *
-value_of (int argc, char **argv, int *i, const char *shortf, const char *longf, bool *matched)
-{
-  const char *a = argv[*i];
-  size_t ll = strlen (longf);
-  *matched = false;
-  if (strncmp (a, longf, ll) == 0 && a[ll] == '=')
-    {
-      *matched = true;
-      return a + ll + 1;
-    }
-  if ((shortf && strcmp (a, shortf) == 0) || strcmp (a, longf) == 0)
-    {
-      *matched = true;
-      return *i + 1 < argc ? argv[++*i] : NULL;
-    }
-  return NULL;
-}
-
 static int
 applied (const char *flag, msb_error *err)
 {
@@ -72,13 +53,13 @@ cli_create_net_flag (cli_create_opts *o, int argc, char **argv, int *i)
   const char *v;
   if (strcmp (flag, "--no-net") == 0)
     return msb_config_set_network_enabled (o->cfg, false, &err), applied (flag, err);
-  v = value_of (argc, argv, i, "-p", "--port", &m);
+  v = cli_flag_value (argc, argv, i, "-p", "--port", &m);
   if (m)
     return v ? (msb_config_add_network_port_string (o->cfg, v, &err), applied (flag, err)) : missing (flag);
-  v = value_of (argc, argv, i, NULL, "--net-rule", &m);
+  v = cli_flag_value (argc, argv, i, NULL, "--net-rule", &m);
   if (m)
     return v ? (msb_config_add_network_rule (o->cfg, v, &err), applied (flag, err)) : missing (flag);
-  v = value_of (argc, argv, i, NULL, "--net-default", &m);
+  v = cli_flag_value (argc, argv, i, NULL, "--net-default", &m);
   if (m)
     {
       if (v == NULL)
@@ -86,7 +67,7 @@ cli_create_net_flag (cli_create_opts *o, int argc, char **argv, int *i)
       net_default = v;
       return msb_config_set_network_default (o->cfg, "egress", v, &err), applied (flag, err);
     }
-  v = value_of (argc, argv, i, NULL, "--net", &m);
+  v = cli_flag_value (argc, argv, i, NULL, "--net", &m);
   if (m)
     {
       if (v == NULL)

@@ -1,44 +1,20 @@
-/* `msb start|stop|kill|rm NAME…`: lifecycle verbs over several names; the exit status is 1
- * if any name failed. */
+/* `msb start|stop|kill|rm|restart NAME…`: lifecycle verbs over several names; the exit status
+ * is 1 if any name failed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
-typedef int (*per_name_fn) (msb_ctx *ctx, const char *name, void *opts, msb_error **err);
-
+/* Runs fn on each sandbox named in argv, echoing the names unless -q; at least one is needed. */
 static int
-for_each_name (int argc, char **argv, int first, per_name_fn fn, void *opts, bool quiet)
+for_each_name (int argc, char **argv, cli_name_fn fn, void *opts)
 {
-  msb_ctx *ctx = cli_ctx ();
-  if (ctx == NULL)
-    return 1;
-  int status = 0, names = 0;
-  for (int i = first; i < argc; i++)
-    {
-      if (argv[i][0] == '-')
-        continue;
-      names++;
-      msb_error *err = NULL;
-      if (fn (ctx, argv[i], opts, &err) < 0)
-        status = cli_fail (err, 1);
-      else if (!quiet)
-        puts (argv[i]);
-    }
-  msb_ctx_close (ctx);
-  if (names == 0)
+  bool is_quiet = cli_has_flag (argc, argv, "-q", "--quiet");
+  int status = cli_each_sandbox (argc, argv, fn, opts, !is_quiet);
+  if (status < 0)
     return cli_failf (1, "%s: at least one sandbox name is required", argv[0]);
   return status;
-}
-
-static bool
-has_flag (int argc, char **argv, const char *a, const char *b)
-{
-  for (int i = 1; i < argc; i++)
-    if (strcmp (argv[i], a) == 0 || (b && strcmp (argv[i], b) == 0))
-      return true;
-  return false;
 }
 
 static int
@@ -56,7 +32,7 @@ cli_start (int argc, char **argv)
 {
   if (cli_check_flags ("start", argc, argv, "-q|--quiet", 1))
     return 1;
-  return for_each_name (argc, argv, 1, start_one, NULL, has_flag (argc, argv, "-q", "--quiet"));
+  return for_each_name (argc, argv, start_one, NULL);
 }
 
 typedef struct stop_opts
@@ -79,7 +55,7 @@ cli_stop (int argc, char **argv)
 {
   if (cli_check_flags ("stop", argc, argv, "-q|--quiet -f|--force -t|--timeout=", 1))
     return 1;
-  stop_opts o = { -1, has_flag (argc, argv, "-f", "--force") };
+  stop_opts o = { -1, cli_has_flag (argc, argv, "-f", "--force") };
   for (int i = 1; i + 1 < argc; i++)
     if (strcmp (argv[i], "-t") == 0 || strcmp (argv[i], "--timeout") == 0)
       {
@@ -89,7 +65,7 @@ cli_stop (int argc, char **argv)
         o.timeout_ms = (int) (s * 1000);
         argv[i + 1] = "-";
       }
-  return for_each_name (argc, argv, 1, stop_one, &o, has_flag (argc, argv, "-q", "--quiet"));
+  return for_each_name (argc, argv, stop_one, &o);
 }
 
 int
@@ -98,7 +74,7 @@ cli_kill (int argc, char **argv)
   if (cli_check_flags ("kill", argc, argv, "-q|--quiet", 1))
     return 1;
   stop_opts o = { 0, true };
-  return for_each_name (argc, argv, 1, stop_one, &o, has_flag (argc, argv, "-q", "--quiet"));
+  return for_each_name (argc, argv, stop_one, &o);
 }
 
 static int
@@ -114,6 +90,23 @@ cli_rm (int argc, char **argv)
 {
   if (cli_check_flags ("rm", argc, argv, "-q|--quiet -f|--force", 1))
     return 1;
-  bool force = has_flag (argc, argv, "-f", "--force");
-  return for_each_name (argc, argv, 1, rm_one, &force, has_flag (argc, argv, "-q", "--quiet"));
+  bool force = cli_has_flag (argc, argv, "-f", "--force");
+  return for_each_name (argc, argv, rm_one, &force);
+}
+
+static int
+restart_one (msb_ctx *ctx, const char *name, void *opts, msb_error **err)
+{
+  if (msb_sandbox_stop (ctx, name, -1, err) < 0)
+    return -1;
+  return start_one (ctx, name, opts, err);
+}
+
+int
+cli_restart (int argc, char **argv)
+{
+  if (cli_check_flags ("restart", argc, argv, "", 1))
+    return 1;
+  /* Unlike the verbs above, restart with no name is not an error. */
+  return cli_each_sandbox (argc, argv, restart_one, NULL, true) > 0;
 }

@@ -90,6 +90,16 @@ usage (FILE *out)
   return out == stdout ? 0 : 1;
 }
 
+/* The verb named or aliased `cmd` (names and aliases are unique), or NULL. */
+static const verb *
+find_verb (const char *cmd)
+{
+  for (size_t i = 0; i < N_VERBS; i++)
+    if (strcmp (cmd, verbs[i].name) == 0 || (verbs[i].alias && strcmp (cmd, verbs[i].alias) == 0))
+      return &verbs[i];
+  return NULL;
+}
+
 static bool
 is_log_flag (const char *a)
 {
@@ -100,17 +110,19 @@ is_log_flag (const char *a)
   return false;
 }
 
-/* `msb images …` = `msb image ls …`, `msb load …` = `msb image load …`. */
+/* Shorthands such as `msb images …` = `msb image ls …`, `msb volumes …` = `msb volume ls …`:
+ * runs fn as `VERB SUB ARGS…`. */
 static int
-image_alias (const char *sub, int argc, char **argv)
+run_as_subcommand (msb_cli_verb_fn fn, const char *verb_name, const char *sub, int argc,
+                   char **argv)
 {
   char *args[argc + 2];
-  args[0] = "image";
+  args[0] = (char *) verb_name;
   args[1] = (char *) sub;
   for (int i = 1; i < argc; i++)
     args[i + 1] = argv[i];
   args[argc + 1] = NULL;
-  return cli_image (argc + 1, args);
+  return fn (argc + 1, args);
 }
 
 int
@@ -134,46 +146,26 @@ main (int argc, char **argv)
   char **vargv = argv + first;
   int vargc = argc - first;
   if (strcmp (cmd, "images") == 0)
-    return image_alias ("ls", vargc, vargv);
+    return run_as_subcommand (cli_image, "image", "ls", vargc, vargv);
   if (strcmp (cmd, "load") == 0)
-    return image_alias ("load", vargc, vargv);
+    return run_as_subcommand (cli_image, "image", "load", vargc, vargv);
   if (strcmp (cmd, "volumes") == 0 || strcmp (cmd, "vols") == 0)
-    {
-      char *args[vargc + 2];
-      args[0] = "volume";
-      args[1] = "ls";
-      for (int k = 1; k < vargc; k++)
-        args[k + 1] = vargv[k];
-      args[vargc + 1] = NULL;
-      return cli_volume (vargc + 1, args);
-    }
+    return run_as_subcommand (cli_volume, "volume", "ls", vargc, vargv);
   if (strcmp (cmd, "snapshots") == 0)
-    {
-      char *args[vargc + 2];
-      args[0] = "snapshot";
-      args[1] = "ls";
-      for (int k = 1; k < vargc; k++)
-        args[k + 1] = vargv[k];
-      args[vargc + 1] = NULL;
-      return cli_snapshot (vargc + 1, args);
-    }
+    return run_as_subcommand (cli_snapshot, "snapshot", "ls", vargc, vargv);
   if (strcmp (cmd, "rmi") == 0)
-    return image_alias ("rm", vargc, vargv);
+    return run_as_subcommand (cli_image, "image", "rm", vargc, vargv);
   if (strcmp (cmd, "save") == 0)
-    return image_alias ("save", vargc, vargv);
-  for (size_t i = 0; i < N_VERBS; i++)
-    if (verbs[i].synopsis
-        && (strcmp (cmd, verbs[i].name) == 0 || (verbs[i].alias && strcmp (cmd, verbs[i].alias) == 0))
-        && vargc == 2
-        && (strcmp (vargv[1], "--help") == 0 || strcmp (vargv[1], "-h") == 0))
-      {
-        printf ("usage: msb %s %s\n\n%s\n", verbs[i].name, verbs[i].synopsis, verbs[i].summary);
-        return 0;
-      }
-  for (size_t i = 0; i < N_VERBS; i++)
-    if (verbs[i].fn && (strcmp (cmd, verbs[i].name) == 0
-                        || (verbs[i].alias && strcmp (cmd, verbs[i].alias) == 0)))
-      return verbs[i].fn (vargc, vargv);
+    return run_as_subcommand (cli_image, "image", "save", vargc, vargv);
+  const verb *v = find_verb (cmd);
+  if (v && v->synopsis && vargc == 2
+      && (strcmp (vargv[1], "--help") == 0 || strcmp (vargv[1], "-h") == 0))
+    {
+      printf ("usage: msb %s %s\n\n%s\n", v->name, v->synopsis, v->summary);
+      return 0;
+    }
+  if (v && v->fn)
+    return v->fn (vargc, vargv);
   fprintf (stderr, "msb: unknown command `%s`\n\n", cmd);
   return usage (stderr);
 }

@@ -9,15 +9,6 @@
 
 #include "cli/cli.h"
 
-static bool
-flag (int argc, char **argv, const char *a, const char *b)
-{
-  for (int i = 1; i < argc; i++)
-    if (strcmp (argv[i], a) == 0 || (b && strcmp (argv[i], b) == 0))
-      return true;
-  return false;
-}
-
 static const char *
 format_value (int argc, char **argv)
 {
@@ -153,8 +144,8 @@ cli_metrics (int argc, char **argv)
       i++;
     else if (argv[i][0] != '-')
       only = argv[i];
-  bool follow = flag (argc, argv, "-f", "--follow");
-  bool watch = flag (argc, argv, "-w", "--watch");
+  bool follow = cli_has_flag (argc, argv, "-f", "--follow");
+  bool watch = cli_has_flag (argc, argv, "-w", "--watch");
   const char *fmt = format_value (argc, argv);
   bool json = follow || (fmt && strcmp (fmt, "json") == 0);
   msb_ctx *ctx = cli_ctx ();
@@ -207,7 +198,8 @@ cli_ps (int argc, char **argv)
 {
   if (cli_check_flags ("ps", argc, argv, "-a|--all -q|--quiet --format=", 1))
     return 1;
-  bool all = flag (argc, argv, "-a", "--all"), quiet = flag (argc, argv, "-q", "--quiet");
+  bool all = cli_has_flag (argc, argv, "-a", "--all");
+  bool quiet = cli_has_flag (argc, argv, "-q", "--quiet");
   const char *fmt = format_value (argc, argv);
   bool json = fmt && strcmp (fmt, "json") == 0;
   const char *only = NULL;
@@ -322,54 +314,30 @@ cli_inspect (int argc, char **argv)
   return status;
 }
 
-typedef int (*connected_fn) (msb_sandbox *sb, const char *name);
-
+/* ping and touch: `data` says which. */
 static int
-do_ping (msb_sandbox *sb, const char *name)
+ping_one (msb_ctx *ctx, const char *name, void *data, msb_error **err)
 {
+  bool is_touch = *(bool *) data;
+  msb_sandbox *sb = NULL;
+  if (msb_sandbox_connect (ctx, name, -1, &sb, err) < 0)
+    return -1;
   double ms;
-  msb_error *err = NULL;
-  if (msb_sandbox_ping (sb, &ms, &err) < 0)
-    return cli_fail (err, 1);
-  printf ("%s: %.3f ms\n", name, ms);
-  return 0;
-}
-
-static int
-do_touch (msb_sandbox *sb, const char *name)
-{
   uint64_t seq;
-  msb_error *err = NULL;
-  if (msb_sandbox_touch (sb, &seq, &err) < 0)
-    return cli_fail (err, 1);
-  printf ("%s: activity %llu\n", name, (unsigned long long) seq);
-  return 0;
+  int r = is_touch ? msb_sandbox_touch (sb, &seq, err) : msb_sandbox_ping (sb, &ms, err);
+  if (r >= 0 && is_touch)
+    printf ("%s: activity %llu\n", name, (unsigned long long) seq);
+  else if (r >= 0)
+    printf ("%s: %.3f ms\n", name, ms);
+  msb_sandbox_close (sb);
+  return r;
 }
 
+/* fn over each name, quietly; no name at all is not an error for these verbs. */
 static int
-each_connected (int argc, char **argv, connected_fn fn)
+each_sandbox (int argc, char **argv, cli_name_fn fn, void *data)
 {
-  msb_ctx *ctx = cli_ctx ();
-  if (ctx == NULL)
-    return 1;
-  int status = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      if (argv[i][0] == '-')
-        continue;
-      msb_sandbox *sb = NULL;
-      msb_error *err = NULL;
-      if (msb_sandbox_connect (ctx, argv[i], -1, &sb, &err) < 0)
-        {
-          status = cli_fail (err, 1);
-          continue;
-        }
-      if (fn (sb, argv[i]))
-        status = 1;
-      msb_sandbox_close (sb);
-    }
-  msb_ctx_close (ctx);
-  return status;
+  return cli_each_sandbox (argc, argv, fn, data, false) > 0;
 }
 
 int
@@ -377,7 +345,8 @@ cli_ping (int argc, char **argv)
 {
   if (cli_check_flags ("ping", argc, argv, "--touch", 1))
     return 1;
-  return each_connected (argc, argv, flag (argc, argv, "--touch", NULL) ? do_touch : do_ping);
+  bool is_touch = cli_has_flag (argc, argv, "--touch", NULL);
+  return each_sandbox (argc, argv, ping_one, &is_touch);
 }
 
 int
@@ -385,7 +354,14 @@ cli_touch (int argc, char **argv)
 {
   if (cli_check_flags ("touch", argc, argv, "", 1))
     return 1;
-  return each_connected (argc, argv, do_touch);
+  bool is_touch = true;
+  return each_sandbox (argc, argv, ping_one, &is_touch);
+}
+
+static int
+drain_one (msb_ctx *ctx, const char *name, void *data, msb_error **err)
+{
+  return msb_sandbox_drain (ctx, name, err);
 }
 
 int
@@ -393,18 +369,7 @@ cli_drain (int argc, char **argv)
 {
   if (cli_check_flags ("drain", argc, argv, "", 1))
     return 1;
-  msb_ctx *ctx = cli_ctx ();
-  if (ctx == NULL)
-    return 1;
-  int status = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      msb_error *err = NULL;
-      if (argv[i][0] != '-' && msb_sandbox_drain (ctx, argv[i], &err) < 0)
-        status = cli_fail (err, 1);
-    }
-  msb_ctx_close (ctx);
-  return status;
+  return each_sandbox (argc, argv, drain_one, NULL);
 }
 
 int
@@ -422,32 +387,6 @@ cli_wait (int argc, char **argv)
   int status = msb_sandbox_wait (ctx, argv[1], -1, &code, &err) < 0 ? cli_fail (err, 1) : 0;
   if (status == 0)
     printf ("%d\n", code);
-  msb_ctx_close (ctx);
-  return status;
-}
-
-int
-cli_restart (int argc, char **argv)
-{
-  if (cli_check_flags ("restart", argc, argv, "", 1))
-    return 1;
-  msb_ctx *ctx = cli_ctx ();
-  if (ctx == NULL)
-    return 1;
-  int status = 0;
-  for (int i = 1; i < argc; i++)
-    {
-      if (argv[i][0] == '-')
-        continue;
-      msb_error *err = NULL;
-      msb_sandbox *sb = NULL;
-      if (msb_sandbox_stop (ctx, argv[i], -1, &err) < 0
-          || msb_sandbox_start (ctx, argv[i], MSB_SANDBOX_DETACHED, &sb, &err) < 0)
-        status = cli_fail (err, 1);
-      else
-        puts (argv[i]);
-      msb_sandbox_close (sb);
-    }
   msb_ctx_close (ctx);
   return status;
 }

@@ -28,30 +28,6 @@ is_flag (const char *a, const char *s, const char *l)
   return (s && strcmp (a, s) == 0) || (l && strcmp (a, l) == 0);
 }
 
-static bool
-format_json (int argc, char **argv, int *i)
-{
-  if (strcmp (argv[*i], "--format=json") == 0)
-    return true;
-  if (strcmp (argv[*i], "--format") == 0 && *i + 1 < argc && strcmp (argv[*i + 1], "json") == 0)
-    {
-      ++*i;
-      return true;
-    }
-  return false;
-}
-
-static void
-human_size (uint64_t bytes, char *out, size_t n)
-{
-  static const char *const units[] = { "B", "K", "M", "G", "T" };
-  double v = (double) bytes;
-  size_t u = 0;
-  while (v >= 1024 && u < 4)
-    v /= 1024, u++;
-  snprintf (out, n, u ? "%.1f%s" : "%.0f%s", v, units[u]);
-}
-
 static json_t *
 str_or_null (const char *s)
 {
@@ -137,7 +113,7 @@ cmd_ls (msb_ctx *ctx, int argc, char **argv)
   for (int i = 2; i < argc; i++)
     if (is_flag (argv[i], "-q", "--quiet"))
       quiet = true;
-    else if (format_json (argc, argv, &i))
+    else if (cli_is_format_json (argc, argv, &i))
       json = true;
     else
       return cli_failf (1, "snapshot ls: unexpected argument `%s`", argv[i]);
@@ -166,7 +142,7 @@ cmd_ls (msb_ctx *ctx, int argc, char **argv)
           char size[16], created[32], digest[20];
           const char *d = msb_snapshot_info_digest (list[i]);
           snprintf (digest, sizeof digest, "%.19s", d ? d : "-");
-          human_size (msb_snapshot_info_size_bytes (list[i]), size, sizeof size);
+          cli_human_size (msb_snapshot_info_size_bytes (list[i]), size, sizeof size);
           cli_rfc3339 (msb_snapshot_info_created_at (list[i]), created, sizeof created);
           const char *img = msb_snapshot_info_image_ref (list[i]);
           const char *src = msb_snapshot_info_source_sandbox (list[i]);
@@ -203,7 +179,7 @@ cmd_inspect_or_verify (msb_ctx *ctx, int argc, char **argv, bool is_verify)
   for (int i = 2; i < argc; i++)
     if (strcmp (argv[i], "--verify") == 0)
       verify = true;
-    else if (format_json (argc, argv, &i))
+    else if (cli_is_format_json (argc, argv, &i))
       json = true;
     else if (argv[i][0] != '-' && target == NULL)
       target = argv[i];
@@ -248,13 +224,9 @@ cmd_inspect_or_verify (msb_ctx *ctx, int argc, char **argv, bool is_verify)
 static int
 cmd_rm (msb_ctx *ctx, int argc, char **argv)
 {
-  bool quiet = false, force = false;
+  bool quiet = cli_has_flag (argc, argv, "-q", "--quiet");
+  bool force = cli_has_flag (argc, argv, "-f", "--force");
   int status = 0, names = 0;
-  for (int i = 2; i < argc; i++)
-    if (is_flag (argv[i], "-q", "--quiet"))
-      quiet = true;
-    else if (is_flag (argv[i], "-f", "--force"))
-      force = true;
   for (int i = 2; i < argc; i++)
     {
       if (argv[i][0] == '-' && argv[i][1] != '\0' && argv[i][1] != '/')

@@ -45,20 +45,6 @@ info_json (const msb_volume_info *v, bool detailed)
   return o;
 }
 
-static void
-human_size (uint64_t bytes, char *out, size_t n)
-{
-  static const char *const units[] = { "B", "K", "M", "G", "T" };
-  double v = (double) bytes;
-  size_t u = 0;
-  while (v >= 1024 && u < 4)
-    {
-      v /= 1024;
-      u++;
-    }
-  snprintf (out, n, u ? "%.1f%s" : "%.0f%s", v, units[u]);
-}
-
 static int
 cmd_create (msb_ctx *ctx, int argc, char **argv)
 {
@@ -119,16 +105,12 @@ cmd_ls (msb_ctx *ctx, int argc, char **argv)
 {
   bool json = false, quiet = false;
   for (int i = 2; i < argc; i++)
-    {
-      if (strcmp (argv[i], "-q") == 0 || strcmp (argv[i], "--quiet") == 0)
-        quiet = true;
-      else if (strcmp (argv[i], "--format") == 0 && i + 1 < argc && strcmp (argv[i + 1], "json") == 0)
-        json = true, i++;
-      else if (strcmp (argv[i], "--format=json") == 0)
-        json = true;
-      else
-        return cli_failf (1, "volume ls: unexpected argument `%s`", argv[i]);
-    }
+    if (strcmp (argv[i], "-q") == 0 || strcmp (argv[i], "--quiet") == 0)
+      quiet = true;
+    else if (cli_is_format_json (argc, argv, &i))
+      json = true;
+    else
+      return cli_failf (1, "volume ls: unexpected argument `%s`", argv[i]);
   msb_volume_info **list = NULL;
   size_t n = 0;
   msb_error *err = NULL;
@@ -151,9 +133,9 @@ cmd_ls (msb_ctx *ctx, int argc, char **argv)
       for (size_t i = 0; i < n; i++)
         {
           char used[16], cap[16] = "-", created[32];
-          human_size (msb_volume_info_used_bytes (list[i]), used, sizeof used);
+          cli_human_size (msb_volume_info_used_bytes (list[i]), used, sizeof used);
           if (msb_volume_info_capacity_bytes (list[i]))
-            human_size (msb_volume_info_capacity_bytes (list[i]), cap, sizeof cap);
+            cli_human_size (msb_volume_info_capacity_bytes (list[i]), cap, sizeof cap);
           cli_rfc3339 (msb_volume_info_created_at (list[i]), created, sizeof created);
           printf ("%-24s %-5s %10s %10s  %s\n", msb_volume_info_name (list[i]),
                   msb_volume_kind_name (msb_volume_info_kind (list[i])), used, cap, created);
@@ -193,25 +175,17 @@ cmd_inspect (msb_ctx *ctx, int argc, char **argv)
 }
 
 static int
+remove_one (msb_ctx *ctx, const char *name, void *data, msb_error **err)
+{
+  return msb_volume_remove (ctx, name, err);
+}
+
+static int
 cmd_rm (msb_ctx *ctx, int argc, char **argv)
 {
-  bool quiet = false;
-  int status = 0, names = 0;
-  for (int i = 2; i < argc; i++)
-    if (strcmp (argv[i], "-q") == 0 || strcmp (argv[i], "--quiet") == 0)
-      quiet = true;
-  for (int i = 2; i < argc; i++)
-    {
-      if (argv[i][0] == '-')
-        continue;
-      names++;
-      msb_error *err = NULL;
-      if (msb_volume_remove (ctx, argv[i], &err) < 0)
-        status = cli_fail (err, 1);
-      else if (!quiet)
-        printf ("%s\n", argv[i]);
-    }
-  return names ? status : cli_failf (1, "volume rm: a volume name is required");
+  bool is_quiet = cli_has_flag (argc, argv, "-q", "--quiet");
+  int status = cli_each_name (ctx, argc, argv, 2, remove_one, NULL, !is_quiet);
+  return status >= 0 ? status : cli_failf (1, "volume rm: a volume name is required");
 }
 
 int
