@@ -67,15 +67,25 @@ msb_uid_ranges_close (msb_uid_ranges *r)
   r->dir_fd = -1;
 }
 
-/* "<dev>:<ino>\n<root path>\n<name>\n": who holds a slot. */
+/* A state root's identity, "<dev>:<ino>": the same whatever path spells it. */
+static bool
+identity_of (int fd, char out[64])
+{
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return false;
+  snprintf (out, 64, "%llu:%llu", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
+  return true;
+}
+
+/* "<identity>\n<root path>\n<name>\n": who holds a slot. */
 static char *
 claim_text (const msb_home *home, const char *name)
 {
-  struct stat st;
-  if (fstat (home->root_fd, &st) < 0)
+  char identity[64];
+  if (!identity_of (home->root_fd, identity))
     return NULL;
-  return msb_xasprintf ("%llu:%llu\n%s\n%s\n", (unsigned long long) st.st_dev,
-                        (unsigned long long) st.st_ino, home->root, name);
+  return msb_xasprintf ("%s\n%s\n%s\n", identity, home->root, name);
 }
 
 typedef struct claim
@@ -138,12 +148,9 @@ static bool
 claim_files_exist (const claim *c)
 {
   _msb_cleanup_close_ int root = open (c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  struct stat st;
-  if (root < 0 || fstat (root, &st) < 0)
-    return errno != ENOENT && errno != ENOTDIR; /* unsure: keep the claim */
   char identity[64];
-  snprintf (identity, sizeof identity, "%llu:%llu", (unsigned long long) st.st_dev,
-            (unsigned long long) st.st_ino);
+  if (root < 0 || !identity_of (root, identity))
+    return errno != ENOENT && errno != ENOTDIR; /* unsure: keep the claim */
   if (strcmp (identity, c->identity) != 0)
     return false; /* another state root now lives at that path */
   _msb_cleanup_free_ char *dir = msb_xasprintf ("sandboxes/%s", c->name);
@@ -163,12 +170,9 @@ holder_exists (const claim *c, int slot)
 static bool
 is_holder (const claim *c, const msb_home *home, const char *name)
 {
-  _msb_cleanup_free_ char *mine = claim_text (home, name);
-  if (mine == NULL)
-    return false;
   char identity[64];
-  snprintf (identity, sizeof identity, "%.*s", (int) strcspn (mine, "\n"), mine);
-  return strcmp (identity, c->identity) == 0 && strcmp (name, c->name) == 0;
+  return identity_of (home->root_fd, identity) && strcmp (identity, c->identity) == 0
+         && strcmp (name, c->name) == 0;
 }
 
 bool
