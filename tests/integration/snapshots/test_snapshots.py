@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 
-from msb_it import IMAGE, unique_name
+from msb_it import IMAGE, image_dir, unique_name
 
 from .conftest import descriptor, wait_no_loop_devices
 
@@ -268,7 +268,8 @@ def test_snapshots_survive_their_sandbox(msb, sandboxes, snapshots):
     assert msb.sh(name, "cat /root/kept") == "kept\n"
 
 
-def test_image_prune_keeps_the_image_a_snapshot_pins(msb, sandboxes, snapshots, load_image, tmp_path):
+def test_image_prune_keeps_the_image_a_snapshot_pins(msb, sandboxes, snapshots, load_image, tmp_path,
+                                                    request):
     with open("/bin/busybox", "rb") as f:
         busybox = f.read()
     tag = load_image(f"local/pinned-{unique_name('img')}:1",
@@ -284,7 +285,10 @@ def test_image_prune_keeps_the_image_a_snapshot_pins(msb, sandboxes, snapshots, 
     with open(dest / snap / "snapshot.json") as f:
         digest = json.load(f)["image"]["manifest_digest"]
     # No sandbox uses the image any more, and the artifact is outside $MSB_HOME/snapshots:
-    # only the index pins it.
+    # only the index pins it. The prune also takes the session's default image when no
+    # sandbox holds it: load it again for the tests that come after, whatever happens here.
+    request.addfinalizer(lambda: msb("image", "load", "-q", image_dir(str(tmp_path)), "--tag", IMAGE,
+                                     check=True))
     msb("image", "prune", "-y", check=True)
     digests = {r["digest"] for r in json.loads(msb("image", "ls", "--format", "json", check=True).stdout)}
     assert digest in digests
