@@ -128,12 +128,8 @@ msb_write_full (int fd, const void *buf, size_t n)
 }
 
 int
-msb_read_file_at (int dirfd, const char *path, size_t max, char **out, size_t *out_len,
-                  msb_error **err)
+msb_read_fd_all (int fd, size_t max, char **out, size_t *out_len)
 {
-  _msb_cleanup_close_ int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_IO, "open `%s`", path);
   size_t cap = 4096, len = 0;
   _msb_cleanup_free_ char *data = msb_xmalloc (cap + 1);
   for (;;)
@@ -141,7 +137,10 @@ msb_read_file_at (int dirfd, const char *path, size_t max, char **out, size_t *o
       if (len == cap)
         {
           if (cap >= max)
-            return msb_fail (err, MSB_ERR_IO, "read `%s`: larger than %zu bytes", path, max);
+            {
+              errno = EFBIG;
+              return -1;
+            }
           cap = cap * 2 > max ? max : cap * 2;
           data = msb_xrealloc (data, cap + 1);
         }
@@ -149,7 +148,7 @@ msb_read_file_at (int dirfd, const char *path, size_t max, char **out, size_t *o
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0)
-        return msb_fail_errno (err, errno, MSB_ERR_IO, "read `%s`", path);
+        return -1;
       if (r == 0)
         break;
       len += (size_t) r;
@@ -159,6 +158,20 @@ msb_read_file_at (int dirfd, const char *path, size_t max, char **out, size_t *o
     *out_len = len;
   *out = msb_steal_pointer (&data);
   return 0;
+}
+
+int
+msb_read_file_at (int dirfd, const char *path, size_t max, char **out, size_t *out_len,
+                  msb_error **err)
+{
+  _msb_cleanup_close_ int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_IO, "open `%s`", path);
+  if (msb_read_fd_all (fd, max, out, out_len) == 0)
+    return 0;
+  if (errno == EFBIG)
+    return msb_fail (err, MSB_ERR_IO, "read `%s`: larger than %zu bytes", path, max);
+  return msb_fail_errno (err, errno, MSB_ERR_IO, "read `%s`", path);
 }
 
 int
@@ -194,6 +207,16 @@ msb_write_string_at (int dirfd, const char *path, const char *value, msb_error *
   if (msb_write_full (fd, value, strlen (value)) < 0)
     return msb_fail_errno (err, errno, MSB_ERR_IO, "write `%s` to `%s`", value, path);
   return 0;
+}
+
+char *
+msb_path_dirname (const char *path)
+{
+  char *d = msb_xstrdup (path);
+  char *slash = strrchr (d, '/');
+  if (slash)
+    *slash = '\0';
+  return d;
 }
 
 int

@@ -26,6 +26,8 @@ char **msb_strv_dup (char *const *v);
 ssize_t msb_read_full (int fd, void *buf, size_t n);
 int msb_write_full (int fd, const void *buf, size_t n);
 
+/* Reads `fd` to EOF, up to `max` bytes, NUL-terminated; -1 with errno (EFBIG: over `max`). */
+int msb_read_fd_all (int fd, size_t max, char **out, size_t *out_len);
 /* Reads a whole file relative to `dirfd` (AT_FDCWD for cwd), up to `max` bytes, NUL-terminated. */
 int msb_read_file_at (int dirfd, const char *path, size_t max, char **out, size_t *out_len,
                       msb_error **err);
@@ -35,6 +37,9 @@ int msb_write_file_atomic_at (int dirfd, const char *path, const void *data, siz
                               msb_error **err);
 /* Writes a short string to an existing file (for /proc and cgroup knobs). */
 int msb_write_string_at (int dirfd, const char *path, const char *value, msb_error **err);
+
+/* Newly allocated copy of `path` up to its last slash (all of it when it has none). */
+char *msb_path_dirname (const char *path);
 
 /* mkdir -p relative to dirfd; existing directories are fine. */
 int msb_mkdir_p_at (int dirfd, const char *path, mode_t mode, msb_error **err);

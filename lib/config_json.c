@@ -8,6 +8,7 @@
 #include "common/util.h"
 #include "lib/config.h"
 #include "lib/config_fs_json.h"
+#include "lib/config_json.h"
 #include "lib/config_net_json.h"
 
 static json_t *
@@ -43,8 +44,8 @@ pull_policy_json (const char *p)
   return "IfMissing";
 }
 
-static json_t *
-kv_object (const msb_kvlist *l)
+json_t *
+msb_config_kv_json (const msb_kvlist *l)
 {
   json_t *o = json_object ();
   for (size_t i = 0; i < l->n; i++)
@@ -52,8 +53,8 @@ kv_object (const msb_kvlist *l)
   return o;
 }
 
-static json_t *
-env_array (const msb_kvlist *l)
+json_t *
+msb_config_env_json (const msb_kvlist *l)
 {
   json_t *a = json_array ();
   for (size_t i = 0; i < l->n; i++)
@@ -82,7 +83,7 @@ config_to_json_object (const msb_config *c, const char *name)
   json_t *rt = json_object ();
   json_object_set_new (rt, "workdir", str_or_null (c->workdir));
   json_object_set_new (rt, "shell", str_or_null (c->shell));
-  json_object_set_new (rt, "scripts", kv_object (&c->scripts));
+  json_object_set_new (rt, "scripts", msb_config_kv_json (&c->scripts));
   json_object_set_new (rt, "entrypoint", strv_or_null (c->entrypoint));
   json_object_set_new (rt, "cmd", strv_or_null (c->cmd));
   json_object_set_new (rt, "main", strv_or_null (c->main_cmd));
@@ -90,8 +91,8 @@ config_to_json_object (const msb_config *c, const char *name)
   json_object_set_new (rt, "user", str_or_null (c->user));
   json_object_set_new (rt, "log_level", str_or_null (c->log_level));
   json_object_set_new (root, "runtime", rt);
-  json_object_set_new (root, "env", env_array (&c->env));
-  json_object_set_new (root, "labels", kv_object (&c->labels));
+  json_object_set_new (root, "env", msb_config_env_json (&c->env));
+  json_object_set_new (root, "labels", msb_config_kv_json (&c->labels));
   json_object_set_new (root, "mounts", msb_config_mounts_json (c));
   json_object_set_new (root, "patches", msb_config_patches_json (c));
   json_object_set_new (root, "rlimits", json_array ());

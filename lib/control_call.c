@@ -53,3 +53,16 @@ msb_control_call (const msb_home *home, const char *name, const json_t *request,
   *reply = j;
   return 0;
 }
+
+int
+msb_control_request (const msb_home *home, const char *name, const char *op, msb_error **err)
+{
+  json_t *request = json_pack ("{s:s}", "op", op);
+  json_t *reply = NULL;
+  int r = msb_control_call (home, name, request, &reply, err);
+  json_decref (request);
+  if (r == 0 && !json_is_true (json_object_get (reply, "ok")))
+    r = msb_fail (err, MSB_ERR_GENERIC, "sandbox `%s` refused `%s`", name, op);
+  json_decref (reply);
+  return r;
+}

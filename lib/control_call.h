@@ -1,5 +1,6 @@
-/* Control requests that carry arguments and answer with fields (runtime/control.h), such as
- * the live resize of modify(). msb_control_request (spawn.h) covers the argument-less ones. */
+/* Requests on a sandbox runtime's control socket (runtime/control.h): argument-less ones
+ * (detach, stop-when-unused) and ones that carry arguments and answer with fields, such as
+ * the live resize of modify(). */
 #ifndef MSB_LIB_CONTROL_CALL_H
 #define MSB_LIB_CONTROL_CALL_H
 
@@ -13,5 +14,8 @@
  * sandbox that is not running is MSB_ERR_SANDBOX_NOT_RUNNING. */
 int msb_control_call (const msb_home *home, const char *name, const json_t *request, json_t **reply,
                       msb_error **err);
+
+/* Sends the argument-less request `op` and returns 0 if the sandbox answered ok. */
+int msb_control_request (const msb_home *home, const char *name, const char *op, msb_error **err);
 
 #endif

@@ -68,26 +68,28 @@ msb_fs_lstat (msb_sandbox *sb, const char *path, msb_fs_metadata *out, msb_error
 }
 
 int
+fs_exists_from_stat (int stat_result, msb_error *stat_err, bool *out, msb_error **err)
+{
+  *out = stat_result == 0;
+  if (stat_result == 0 || msb_error_get_kind (stat_err) == MSB_ERR_FILESYSTEM)
+    {
+      msb_error_free (stat_err);
+      return 0;
+    }
+  if (err)
+    *err = stat_err;
+  else
+    msb_error_free (stat_err);
+  return -1;
+}
+
+int
 msb_fs_exists (msb_sandbox *sb, const char *path, bool *out, msb_error **err)
 {
   msb_fs_metadata md;
   msb_error *e = NULL;
-  *out = false;
-  if (stat_impl (sb, path, true, &md, &e) == 0)
-    {
-      *out = true;
-      return 0;
-    }
-  if (msb_error_get_kind (e) == MSB_ERR_FILESYSTEM)
-    {
-      msb_error_free (e);
-      return 0;
-    }
-  if (err)
-    *err = e;
-  else
-    msb_error_free (e);
-  return -1;
+  int r = stat_impl (sb, path, true, &md, &e);
+  return fs_exists_from_stat (r, e, out, err);
 }
 
 /* ---- list ------------------------------------------------------------------------------ */

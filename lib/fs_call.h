@@ -39,6 +39,11 @@ void fs_call_close_handle (msb_sandbox *sb, uint64_t handle);
 /* Turns a core.fs.response failure into an error (kind MSB_ERR_FILESYSTEM). */
 int fs_error_from_response (const msb_msg_fs_response *r, msb_error **err);
 
+/* exists() from the result and error of a stat: a filesystem error (no such path, not a
+ * directory...) means "no"; any other (sandbox gone, bad reply) stays an error. Takes
+ * `stat_err`. */
+int fs_exists_from_stat (int stat_result, msb_error *stat_err, bool *out, msb_error **err);
+
 /* Entry conversions. */
 msb_fs_entry_kind fs_kind_from_wire (msb_fs_kind kind);
 void fs_metadata_from_wire (const msb_fs_entry_info *e, msb_fs_metadata *out);

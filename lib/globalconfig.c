@@ -10,6 +10,7 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/json_cleanup.h"
 
 void
 msb_global_config_clear (msb_global_config *c)
@@ -38,14 +39,6 @@ msb_registry_host_normalize (const char *host)
     }
   return s;
 }
-
-static void
-cleanup_json (json_t **j)
-{
-  if (*j)
-    json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_json)))
 
 /* A string or an array of strings (absent → NULL). */
 static int
@@ -127,7 +120,7 @@ msb_global_config_parse (const char *json, size_t len, const char *what, msb_glo
 {
   memset (out, 0, sizeof *out);
   json_error_t jerr;
-  _cleanup_json_ json_t *root = json_loadb (json, len, JSON_REJECT_DUPLICATES, &jerr);
+  _msb_cleanup_json_ json_t *root = json_loadb (json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL)
     return msb_fail (err, MSB_ERR_INVALID_CONFIG, "%s: line %d: %s", what, jerr.line, jerr.text);
   if (!json_is_object (root))

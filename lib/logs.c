@@ -274,14 +274,11 @@ int
 msb_sandbox_logs (msb_ctx *ctx, const char *name, const msb_log_query *q, msb_log_entry **out,
                   size_t *n, msb_error **err)
 {
-  bool exists = false;
   int r;
   MSB_WITH_DB (ctx)
-  r = msb_state_exists (&ctx->db, name, &exists, err);
+  r = msb_state_require (&ctx->db, name, err);
   if (r < 0)
     return -1;
-  if (!exists)
-    return msb_fail (err, MSB_ERR_SANDBOX_NOT_FOUND, "sandbox `%s` not found", name);
   unsigned sources = q && q->sources ? q->sources : (MSB_LOG_STDOUT | MSB_LOG_STDERR | MSB_LOG_OUTPUT);
   _msb_cleanup_free_ char *rel = msb_xasprintf ("sandboxes/%s/logs", name);
   _msb_cleanup_close_ int dirfd = openat (ctx->home.root_fd, rel, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -53,14 +53,11 @@ msb_sandbox_metrics (msb_ctx *ctx, const char *name, msb_metrics *out, msb_error
 {
   if (!msb_runtime_is_alive (&ctx->home, name))
     {
-      bool exists = false;
       int r;
       MSB_WITH_DB (ctx)
-      r = msb_state_exists (&ctx->db, name, &exists, err);
+      r = msb_state_require (&ctx->db, name, err);
       if (r < 0)
         return -1;
-      if (!exists)
-        return msb_fail (err, MSB_ERR_SANDBOX_NOT_FOUND, "sandbox `%s` not found", name);
       return msb_fail (err, MSB_ERR_METRICS_UNAVAILABLE, "sandbox `%s` is not running", name);
     }
   char slot_name[40];

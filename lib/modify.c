@@ -12,6 +12,8 @@
 
 #include "common/cleanup.h"
 #include "common/util.h"
+#include "lib/config_fs_json.h"
+#include "lib/config_json.h"
 #include "lib/control_call.h"
 #include "lib/modify_plan.h"
 #include "lib/sandbox_locked.h"
@@ -88,25 +90,6 @@ resize_live (msb_ctx *ctx, const char *name, const msb_modify_plan *p, unsigned 
 /* ---- the stored config ---- */
 
 static json_t *
-env_array (const msb_kvlist *l)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; i < l->n; i++)
-    json_array_append_new (
-        a, json_pack ("{s:s, s:s}", "key", l->items[i].key, "value", l->items[i].value));
-  return a;
-}
-
-static json_t *
-kv_object (const msb_kvlist *l)
-{
-  json_t *o = json_object ();
-  for (size_t i = 0; i < l->n; i++)
-    json_object_set_new (o, l->items[i].key, json_string (l->items[i].value));
-  return o;
-}
-
-static json_t *
 section (json_t *root, const char *key)
 {
   json_t *o = json_object_get (root, key);
@@ -136,15 +119,13 @@ store_config (msb_ctx *ctx, const msb_sandbox_row *row, const msb_config *c, msb
   json_object_set_new (res, "max_memory_mib", json_integer (c->max_memory_mib));
   json_object_set_new (section (root, "runtime"), "workdir",
                        c->workdir ? json_string (c->workdir) : json_null ());
-  json_object_set_new (root, "env", env_array (&c->env));
-  json_object_set_new (root, "labels", kv_object (&c->labels));
+  json_object_set_new (root, "env", msb_config_env_json (&c->env));
+  json_object_set_new (root, "labels", msb_config_kv_json (&c->labels));
   if (c->files.upper_size_mib)
-    json_object_set_new (section (section (root, "image"), "Oci"), "root_disk",
-                         json_pack ("{s:s, s:I}", "kind", "managed", "size_mib",
-                                    (json_int_t) c->files.upper_size_mib));
+    msb_config_root_disk_json (c, section (section (root, "image"), "Oci"));
   _msb_cleanup_free_ char *text = json_dumps (root, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref (root);
-  json_t *labels = kv_object (&c->labels);
+  json_t *labels = msb_config_kv_json (&c->labels);
   _msb_cleanup_free_ char *labels_text = json_dumps (labels, JSON_COMPACT | JSON_SORT_KEYS);
   json_decref (labels);
   msb_config *check = NULL;

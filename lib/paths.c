@@ -11,16 +11,6 @@
 #include "common/util.h"
 
 static char *
-dir_of (const char *path)
-{
-  char *d = msb_xstrdup (path);
-  char *slash = strrchr (d, '/');
-  if (slash)
-    *slash = '\0';
-  return d;
-}
-
-static char *
 try_candidate (const char *dir, const char *rel, const char *name)
 {
   char *p = msb_xasprintf ("%s/%s%s", dir, rel, name);
@@ -67,7 +57,7 @@ msb_find_helper (const char *name, msb_error **err)
   if (n > 0)
     {
       exe[n] = '\0';
-      _msb_cleanup_free_ char *d = dir_of (exe);
+      _msb_cleanup_free_ char *d = msb_path_dirname (exe);
       char *p = search_near (d, name);
       if (p)
         return p;
@@ -75,7 +65,7 @@ msb_find_helper (const char *name, msb_error **err)
   Dl_info info;
   if (dladdr ((void *) msb_find_helper, &info) && info.dli_fname && info.dli_fname[0] == '/')
     {
-      _msb_cleanup_free_ char *d = dir_of (info.dli_fname);
+      _msb_cleanup_free_ char *d = msb_path_dirname (info.dli_fname);
       char *p = search_near (d, name);
       if (p)
         return p;

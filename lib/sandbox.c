@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/config.h"
+#include "lib/control_call.h"
 #include "lib/image/store.h"
 #include "lib/image/store_lock.h"
 #include "lib/image_acquire.h"

@@ -315,6 +315,32 @@ find_link (const copier *k, const struct stat *st)
   return NULL;
 }
 
+/* A directory of the walk, for readdir on a descriptor of its own (the caller keeps `dir`),
+ * unless the tree is deeper than MAX_DEPTH. */
+static DIR *
+open_level (int dir, int depth, msb_error **err)
+{
+  if (depth > MAX_DEPTH)
+    {
+      msb_fail (err, MSB_ERR_IO, "directories nested deeper than %d levels", MAX_DEPTH);
+      return NULL;
+    }
+  int fd = openat (dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      msb_fail_errno (err, errno, MSB_ERR_IO, "open directory");
+      return NULL;
+    }
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      int saved = errno;
+      close (fd);
+      msb_fail_errno (err, saved, MSB_ERR_IO, "read directory");
+    }
+  return d;
+}
+
 static int copy_dir (copier *k, int sdir, int ddir, char *rel, int depth, msb_error **err);
 
 /* Makes entry `name` of ddir like entry `name` of sdir (a directory: recursively). `rel` is
@@ -398,17 +424,9 @@ copy_entry (copier *k, int sdir, int ddir, const char *name, char *rel, int dept
 static int
 copy_dir (copier *k, int sdir, int ddir, char *rel, int depth, msb_error **err)
 {
-  if (depth > MAX_DEPTH)
-    return msb_fail (err, MSB_ERR_IO, "directories nested deeper than %d levels", MAX_DEPTH);
-  int fd = openat (sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_IO, "open directory");
-  _msb_cleanup_dir_ DIR *d = fdopendir (fd);
+  _msb_cleanup_dir_ DIR *d = open_level (sdir, depth, err);
   if (d == NULL)
-    {
-      close (fd);
-      return msb_fail_errno (err, errno, MSB_ERR_IO, "read directory");
-    }
+    return -1;
   size_t base = strlen (rel);
   struct dirent *de;
   errno = 0;
@@ -495,17 +513,9 @@ rebase_entry (copier *k, int dir, const char *name, const struct stat *st, msb_e
 static int
 rebase_dir (copier *k, int dir, char *rel, int depth, msb_error **err)
 {
-  if (depth > MAX_DEPTH)
-    return msb_fail (err, MSB_ERR_IO, "directories nested deeper than %d levels", MAX_DEPTH);
-  int fd = openat (dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_IO, "open directory");
-  _msb_cleanup_dir_ DIR *d = fdopendir (fd);
+  _msb_cleanup_dir_ DIR *d = open_level (dir, depth, err);
   if (d == NULL)
-    {
-      close (fd);
-      return msb_fail_errno (err, errno, MSB_ERR_IO, "read directory");
-    }
+    return -1;
   size_t base = strlen (rel);
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
@@ -558,17 +568,9 @@ msb_layer_rebase_tree (int dir, msb_layer_copy *c, msb_error **err)
 static int
 usage_dir (int dir, uint64_t *bytes, uint64_t *inodes, int depth, msb_error **err)
 {
-  if (depth > MAX_DEPTH)
-    return msb_fail (err, MSB_ERR_IO, "directories nested deeper than %d levels", MAX_DEPTH);
-  int fd = openat (dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_IO, "open directory");
-  _msb_cleanup_dir_ DIR *d = fdopendir (fd);
+  _msb_cleanup_dir_ DIR *d = open_level (dir, depth, err);
   if (d == NULL)
-    {
-      close (fd);
-      return msb_fail_errno (err, errno, MSB_ERR_IO, "read directory");
-    }
+    return -1;
   struct dirent *de;
   while ((de = readdir (d)) != NULL)
     {

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,30 +158,5 @@ msb_spawn_runtime (const msb_home *home, const char *name, bool detached, int ti
     return -1;
   if (!detached)
     *watchdog_fd = msb_steal_fd (&wd_wr);
-  return 0;
-}
-
-int
-msb_control_request (const msb_home *home, const char *name, const char *op, msb_error **err)
-{
-  _msb_cleanup_free_ char *run_rel = msb_sandbox_run_dir_rel (name);
-  _msb_cleanup_close_ int dirfd = openat (home->root_fd, run_rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
-    return msb_fail (err, MSB_ERR_SANDBOX_NOT_RUNNING, "sandbox `%s` is not running", name);
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  msb_sock_path (dirfd, "control.sock", addr.sun_path, sizeof addr.sun_path);
-  _msb_cleanup_close_ int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
-    return msb_fail (err, MSB_ERR_SANDBOX_NOT_RUNNING, "sandbox `%s` is not running", name);
-  _msb_cleanup_free_ char *line = msb_xasprintf ("{\"op\":\"%s\"}\n", op);
-  if (msb_write_full (fd, line, strlen (line)) < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "control request `%s`", op);
-  char reply[512];
-  ssize_t n = msb_read_full (fd, reply, sizeof reply - 1);
-  if (n <= 0)
-    return msb_fail (err, MSB_ERR_SANDBOX_NOT_RUNNING, "sandbox `%s` closed its control socket", name);
-  reply[n] = '\0';
-  if (strstr (reply, "\"ok\":true") == NULL)
-    return msb_fail (err, MSB_ERR_GENERIC, "sandbox `%s` refused `%s`", name, op);
   return 0;
 }

@@ -26,7 +26,4 @@ typedef int (*msb_runtime_entry_fn) (const char *home, const char *name, int rea
 void msb_spawn_set_inprocess_runtime (msb_runtime_entry_fn fn);
 bool msb_spawn_is_inprocess (void);
 
-/* Sends one request line to the runtime's control socket and returns 0 if it answered ok. */
-int msb_control_request (const msb_home *home, const char *name, const char *op, msb_error **err);
-
 #endif

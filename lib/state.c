@@ -285,6 +285,17 @@ reconcile (msb_db *db, const msb_home *home, msb_sandbox_row *r)
 }
 
 int
+msb_state_require (msb_db *db, const char *name, msb_error **err)
+{
+  bool exists = false;
+  if (msb_state_exists (db, name, &exists, err) < 0)
+    return -1;
+  if (!exists)
+    return msb_fail (err, MSB_ERR_SANDBOX_NOT_FOUND, "sandbox `%s` not found", name);
+  return 0;
+}
+
+int
 msb_state_get (msb_db *db, const msb_home *home, const char *name, msb_sandbox_row *out,
                msb_error **err)
 {

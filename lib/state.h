@@ -48,6 +48,8 @@ int msb_state_get (msb_db *db, const msb_home *home, const char *name, msb_sandb
                    msb_error **err);
 /* Whether a record exists (no reconciliation). */
 int msb_state_exists (msb_db *db, const char *name, bool *exists, msb_error **err);
+/* MSB_ERR_SANDBOX_NOT_FOUND unless sandbox `name` has a record. */
+int msb_state_require (msb_db *db, const char *name, msb_error **err);
 /* All records, newest first (reconciled). */
 int msb_state_list (msb_db *db, const msb_home *home, msb_sandbox_row **out, size_t *n,
                     msb_error **err);

@@ -406,20 +406,6 @@ msb_volume_fs_exists (msb_ctx *ctx, const char *volume, const char *path, bool *
 {
   msb_fs_metadata md;
   msb_error *e = NULL;
-  *out = false;
-  if (msb_volume_fs_stat (ctx, volume, path, &md, &e) == 0)
-    {
-      *out = true;
-      return 0;
-    }
-  if (msb_error_get_kind (e) == MSB_ERR_FILESYSTEM)
-    {
-      msb_error_free (e);
-      return 0;
-    }
-  if (err)
-    *err = e;
-  else
-    msb_error_free (e);
-  return -1;
+  int r = msb_volume_fs_stat (ctx, volume, path, &md, &e);
+  return fs_exists_from_stat (r, e, out, err);
 }

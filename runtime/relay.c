@@ -130,16 +130,22 @@ set_client_reads (msb_relay *r, bool paused)
 }
 
 static void
+agent_lost (msb_relay *r)
+{
+  r->agent_closed = true;
+  msb_loop_del (r->loop, &r->agent_w);
+  if (r->ev.on_agent_closed)
+    r->ev.on_agent_closed (r->ev.data);
+}
+
+static void
 agent_flush (msb_relay *r)
 {
   if (r->agent_closed)
     return;
   if (flush_buf (r->agent_w.fd, &r->agent_out) < 0)
     {
-      r->agent_closed = true;
-      msb_loop_del (r->loop, &r->agent_w);
-      if (r->ev.on_agent_closed)
-        r->ev.on_agent_closed (r->ev.data);
+      agent_lost (r);
       return;
     }
   if (r->agent_out.len > AGENT_OUT_HIGH)
@@ -302,28 +308,33 @@ route_agent_frame (msb_relay *r, const uint8_t *raw, size_t len, const msb_frame
   client_queue (c, raw, len);
 }
 
-static void
-agent_read (msb_relay *r)
+/* Appends what the non-blocking `fd` has now to `in`; false at EOF or on a read error. */
+static bool
+read_available (int fd, msb_buf *in)
 {
   for (;;)
     {
-      uint8_t *dst = msb_buf_reserve (&r->agent_in, READ_CHUNK);
-      ssize_t n = read (r->agent_w.fd, dst, READ_CHUNK);
+      uint8_t *dst = msb_buf_reserve (in, READ_CHUNK);
+      ssize_t n = read (fd, dst, READ_CHUNK);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        break;
+        return true;
       if (n <= 0)
-        {
-          r->agent_closed = true;
-          msb_loop_del (r->loop, &r->agent_w);
-          if (r->ev.on_agent_closed)
-            r->ev.on_agent_closed (r->ev.data);
-          return;
-        }
-      r->agent_in.len += (size_t) n;
+        return false;
+      in->len += (size_t) n;
       if ((size_t) n < READ_CHUNK)
-        break;
+        return true;
+    }
+}
+
+static void
+agent_read (msb_relay *r)
+{
+  if (!read_available (r->agent_w.fd, &r->agent_in))
+    {
+      agent_lost (r);
+      return;
     }
   size_t off = 0;
   for (;;)
@@ -336,10 +347,7 @@ agent_read (msb_relay *r)
       if (p < 0)
         {
           /* The agent is hostile or broken: stop listening to it. */
-          r->agent_closed = true;
-          msb_loop_del (r->loop, &r->agent_w);
-          if (r->ev.on_agent_closed)
-            r->ev.on_agent_closed (r->ev.data);
+          agent_lost (r);
           return;
         }
       route_agent_frame (r, r->agent_in.data + off, used, &f);
@@ -430,22 +438,10 @@ static void
 client_read (relay_client *c)
 {
   msb_relay *r = c->relay;
-  for (;;)
+  if (!read_available (c->w.fd, &c->in))
     {
-      uint8_t *dst = msb_buf_reserve (&c->in, READ_CHUNK);
-      ssize_t n = read (c->w.fd, dst, READ_CHUNK);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        break;
-      if (n <= 0)
-        {
-          client_close (c);
-          return;
-        }
-      c->in.len += (size_t) n;
-      if ((size_t) n < READ_CHUNK)
-        break;
+      client_close (c);
+      return;
     }
   size_t off = 0;
   for (;;)

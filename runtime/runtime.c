@@ -61,6 +61,28 @@ report_ready (int *ready_fd, const msb_error *e)
 }
 
 /* stderr → logs/runtime.log; stdin/stdout → /dev/null. */
+int
+msb_runtime_prepare_dirs (msb_runtime *rt, msb_error **err)
+{
+  static const char *const dirs[] = { "upper", "work", "rootfs", "runtime", "logs" };
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (mkdirat (rt->sandbox_dirfd, dirs[i], 0755) < 0 && errno != EEXIST)
+      return msb_fail_errno (err, errno, MSB_ERR_IO, "create `%s/%s`", rt->sandbox_dir, dirs[i]);
+  if (fchownat (rt->sandbox_dirfd, "upper", rt->uid_base, rt->uid_base, AT_SYMLINK_NOFOLLOW) < 0
+      || fchownat (rt->sandbox_dirfd, "runtime", rt->uid_base, rt->uid_base, AT_SYMLINK_NOFOLLOW) < 0)
+    return msb_fail_errno (err, errno, MSB_ERR_IO, "chown sandbox directories");
+  return 0;
+}
+
+char **
+msb_runtime_layer_paths (const msb_runtime *rt)
+{
+  char **v = msb_xcalloc (rt->image.layer_count + 1, sizeof (char *));
+  for (size_t i = 0; i < rt->image.layer_count; i++)
+    v[i] = msb_image_layer_path (&rt->home, rt->image.diff_ids[i]);
+  return v;
+}
+
 static int
 redirect_stdio (msb_runtime *rt, msb_error **err)
 {

@@ -56,6 +56,13 @@ struct msb_runtime
 /* Entry point of `msb sandbox run`; returns the process exit status. */
 int msb_runtime_main (const msb_runtime_opts *opts);
 
+/* Creates upper/, work/, rootfs/, runtime/ and logs/ in the sandbox directory (upper/ and
+ * work/ on one filesystem, as overlayfs wants). upper/ is the sandbox's "/" and runtime/ its
+ * /.msb: both belong to the sandbox's root user. rootfs/ is where the root is assembled. */
+int msb_runtime_prepare_dirs (msb_runtime *rt, msb_error **err);
+/* Host paths of the image's layers, lowest first, NULL-terminated (free with msb_strv_free). */
+char **msb_runtime_layer_paths (const msb_runtime *rt);
+
 /* uid base of a sandbox uid slot. */
 uint32_t msb_uid_base_for_slot (int slot);
 

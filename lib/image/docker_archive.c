@@ -12,14 +12,7 @@
 #include "lib/image/digest.h"
 #include "lib/image/ref.h"
 #include "lib/image/store.h"
-
-static void
-cleanup_json (json_t **j)
-{
-  if (*j)
-    json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_json)))
+#include "lib/json_cleanup.h"
 
 /* "<64 hex>.json" and "blobs/sha256/<64 hex>" name their content's digest: returns
  * "sha256:<hex>" for such a path, else NULL. */
@@ -119,7 +112,7 @@ msb_docker_archive_resolve (msb_image_source *src, msb_loaded_set *out, msb_erro
   if (msb_image_source_read (src, "manifest.json", MSB_IMAGE_JSON_MAX, &data, &len, err) < 0)
     return msb_error_prefix (err, "docker archive");
   json_error_t jerr;
-  _cleanup_json_ json_t *doc = json_loadb (data, len, 0, &jerr);
+  _msb_cleanup_json_ json_t *doc = json_loadb (data, len, 0, &jerr);
   if (!json_is_array (doc) || json_array_size (doc) == 0)
     return msb_fail (err, MSB_ERR_IMAGE_PULL_FAILED,
                      "docker archive: manifest.json is not a non-empty array");

@@ -235,36 +235,6 @@ msb_image_source_has (msb_image_source *s, const char *path)
   return fd >= 0;
 }
 
-static int
-read_fd_all (int fd, size_t max, char **out, size_t *out_len)
-{
-  size_t cap = 4096, len = 0;
-  _msb_cleanup_free_ char *data = msb_xmalloc (cap + 1);
-  for (;;)
-    {
-      if (len == cap)
-        {
-          if (cap >= max)
-            return -1;
-          cap = cap * 2 > max ? max : cap * 2;
-          data = msb_xrealloc (data, cap + 1);
-        }
-      ssize_t r = read (fd, data + len, cap - len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        return -1;
-      if (r == 0)
-        break;
-      len += (size_t) r;
-    }
-  data[len] = '\0';
-  *out = msb_steal_pointer (&data);
-  if (out_len)
-    *out_len = len;
-  return 0;
-}
-
 int
 msb_image_source_read (msb_image_source *s, const char *path, size_t max, char **out,
                        size_t *out_len, msb_error **err)
@@ -274,7 +244,7 @@ msb_image_source_read (msb_image_source *s, const char *path, size_t max, char *
       _msb_cleanup_close_ int fd = dir_open (s, path, err);
       if (fd < 0)
         return -1;
-      if (read_fd_all (fd, max, out, out_len) < 0)
+      if (msb_read_fd_all (fd, max, out, out_len) < 0)
         return msb_fail (err, MSB_ERR_IMAGE_PULL_FAILED,
                          "read `%s` in `%s`: unreadable or larger than %zu bytes", path, s->path,
                          max);

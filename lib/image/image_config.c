@@ -7,6 +7,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/image/store.h"
+#include "lib/json_cleanup.h"
 
 void
 msb_image_config_clear (msb_image_config *c)
@@ -20,14 +21,6 @@ msb_image_config_clear (msb_image_config *c)
   msb_strv_free (c->labels);
   memset (c, 0, sizeof *c);
 }
-
-static void
-cleanup_json (json_t **j)
-{
-  if (*j)
-    json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_json)))
 
 /* A JSON array of strings (or null / absent → *out = NULL). */
 static int
@@ -119,7 +112,7 @@ msb_image_config_parse (const char *json, size_t len, msb_image_config *cfg,
 {
   memset (cfg, 0, sizeof *cfg);
   json_error_t jerr;
-  _cleanup_json_ json_t *root = json_loadb (json, len, JSON_REJECT_DUPLICATES, &jerr);
+  _msb_cleanup_json_ json_t *root = json_loadb (json, len, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL || !json_is_object (root))
     return msb_fail (err, MSB_ERR_INVALID_CONFIG, "image config is not a JSON object: %s",
                      root ? "wrong type" : jerr.text);

@@ -12,20 +12,13 @@
 #include "lib/image/digest.h"
 #include "lib/image/ref.h"
 #include "lib/image/store.h"
+#include "lib/json_cleanup.h"
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MAX_INDEX_DEPTH 4
-
-static void
-cleanup_json (json_t **j)
-{
-  if (*j)
-    json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_json)))
 
 static int
 parse_json (const char *data, size_t len, const char *what, json_t **out, msb_error **err)
@@ -197,7 +190,7 @@ resolve_descriptor (msb_image_source *src, const descriptor *d, int depth, msb_l
     return msb_fail (err, MSB_ERR_IMAGE_PULL_FAILED, "image indexes nested too deeply");
   _msb_cleanup_free_ char *data = NULL;
   size_t len = 0;
-  _cleanup_json_ json_t *doc = NULL;
+  _msb_cleanup_json_ json_t *doc = NULL;
   if (read_blob (src, d, &data, &len, err) < 0 || parse_json (data, len, d->digest, &doc, err) < 0)
     return -1;
   if (is_index (d->media_type, doc))
@@ -283,7 +276,7 @@ msb_oci_layout_resolve (msb_image_source *src, msb_loaded_set *out, msb_error **
 {
   _msb_cleanup_free_ char *data = NULL;
   size_t len = 0;
-  _cleanup_json_ json_t *index = NULL;
+  _msb_cleanup_json_ json_t *index = NULL;
   if (msb_image_source_read (src, "index.json", MSB_IMAGE_JSON_MAX, &data, &len, err) < 0
       || parse_json (data, len, "index.json", &index, err) < 0
       || resolve_index (src, index, out, err) < 0)

@@ -10,6 +10,7 @@
 #include "common/cleanup.h"
 #include "common/util.h"
 #include "lib/image/digest.h"
+#include "lib/json_cleanup.h"
 
 static void
 descriptor_clear (msb_descriptor *d)
@@ -35,14 +36,6 @@ msb_manifest_clear (msb_manifest *m)
   free (m->media_type);
   memset (m, 0, sizeof *m);
 }
-
-static void
-cleanup_json (json_t **j)
-{
-  if (*j)
-    json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_json)))
 
 static char *
 opt_str (json_t *obj, const char *key)
@@ -175,7 +168,7 @@ msb_manifest_parse (const char *data, size_t len, const char *content_type, msb_
   if (len > MSB_MANIFEST_MAX)
     return msb_fail (err, MSB_ERR_IMAGE_PULL_FAILED, "manifest of %zu bytes is too large", len);
   json_error_t jerr;
-  _cleanup_json_ json_t *root = json_loadb (data, len, JSON_REJECT_DUPLICATES, &jerr);
+  _msb_cleanup_json_ json_t *root = json_loadb (data, len, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL || !json_is_object (root))
     return msb_fail (err, MSB_ERR_IMAGE_PULL_FAILED, "manifest is not a JSON object%s%s",
                      root ? "" : ": ", root ? "" : jerr.text);

@@ -19,6 +19,7 @@
 #include "common/util.h"
 #include "lib/image/digest.h"
 #include "lib/image/tar_writer.h"
+#include "lib/json_cleanup.h"
 
 #define CHUNK (1u << 20)
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -40,14 +41,6 @@ msb_image_store_config_json (msb_db *db, const char *manifest_digest, char **out
   *out = msb_db_column_strdup (st, 0);
   return 0;
 }
-
-static void
-cleanup_json (json_t **j)
-{
-  if (*j)
-    json_decref (*j);
-}
-#define _cleanup_json_ __attribute__ ((cleanup (cleanup_json)))
 
 /* ---- writing to an fd while hashing ---- */
 
@@ -349,7 +342,7 @@ static int
 rewrite_config (const char *config, saved_image *si, saved_layer *layers, msb_error **err)
 {
   json_error_t jerr;
-  _cleanup_json_ json_t *root = json_loads (config, 0, &jerr);
+  _msb_cleanup_json_ json_t *root = json_loads (config, 0, &jerr);
   json_t *rootfs = json_object_get (root, "rootfs");
   if (!json_is_object (rootfs))
     return msb_fail (err, MSB_ERR_IO, "stored config of %s has no rootfs", si->img->reference);

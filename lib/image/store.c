@@ -111,12 +111,12 @@ image_from_row (msb_db *db, sqlite3_stmt *st, msb_image *img, msb_error **err)
   return 0;
 }
 
-/* Runs IMAGE_COLUMNS + `where` with one text parameter; *found tells whether a row came. */
+/* Runs `sql` (the columns image_from_row reads, one text parameter); *found tells whether a
+ * row came. */
 static int
-query_one (msb_db *db, const char *where, const char *param, msb_image *out, bool *found,
+query_one (msb_db *db, const char *sql, const char *param, msb_image *out, bool *found,
            msb_error **err)
 {
-  _msb_cleanup_free_ char *sql = msb_xasprintf (IMAGE_COLUMNS "%s", where);
   _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (msb_db_prepare (db, sql, &st, err) < 0)
     return -1;
@@ -134,22 +134,11 @@ query_one (msb_db *db, const char *where, const char *param, msb_image *out, boo
 static int
 query_manifest (msb_db *db, const char *digest, msb_image *out, bool *found, msb_error **err)
 {
-  _msb_cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (msb_db_prepare (db,
-                      "SELECT m.digest, m.created_at, 0, m.digest, m.media_type, m.config_digest, "
-                      "m.config_json, m.architecture, m.os, m.size_bytes FROM manifests m "
-                      "WHERE m.digest = ?",
-                      &st, err)
-      < 0)
-    return -1;
-  sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
-  int rc = sqlite3_step (st);
-  *found = rc == SQLITE_ROW;
-  if (rc == SQLITE_ROW)
-    return image_from_row (db, st, out, err);
-  if (rc != SQLITE_DONE)
-    return msb_db_fail (db, err, "look up image");
-  return 0;
+  return query_one (db,
+                    "SELECT m.digest, m.created_at, 0, m.digest, m.media_type, m.config_digest, "
+                    "m.config_json, m.architecture, m.os, m.size_bytes FROM manifests m "
+                    "WHERE m.digest = ?",
+                    digest, out, found, err);
 }
 
 /* `repo@sha256:x` when only `repo:tag` was stored with manifest x. */
@@ -188,8 +177,8 @@ msb_image_store_lookup (msb_db *db, const char *reference_or_digest, msb_image *
   const char *q = reference_or_digest ? reference_or_digest : "";
   if (msb_digest_is_valid (q))
     {
-      if (query_one (db, "WHERE i.manifest_digest = ? ORDER BY i.reference LIMIT 1", q, out,
-                     &found, err)
+      if (query_one (db, IMAGE_COLUMNS "WHERE i.manifest_digest = ? ORDER BY i.reference LIMIT 1",
+                     q, out, &found, err)
           < 0)
         return -1;
       /* A manifest no reference names any more (its tag moved on) stays reachable by digest
@@ -203,7 +192,7 @@ msb_image_store_lookup (msb_db *db, const char *reference_or_digest, msb_image *
       if (msb_image_ref_parse (q, &r, err) < 0)
         return -1;
       _msb_cleanup_free_ char *canonical = msb_image_ref_canonical (&r);
-      if (query_one (db, "WHERE i.reference = ?", canonical, out, &found, err) < 0)
+      if (query_one (db, IMAGE_COLUMNS "WHERE i.reference = ?", canonical, out, &found, err) < 0)
         return -1;
       if (!found && r.digest && query_pinned (db, &r, out, &found, err) < 0)
         return -1;

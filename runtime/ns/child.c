@@ -32,14 +32,35 @@
 
 #define AGENT_FD 3
 
-__attribute__ ((noreturn)) static void
-die (const msb_ns_child *c, msb_error *e)
+void
+msb_ns_child_report (int error_fd, const msb_error *e)
 {
   char buf[1024];
   int n = snprintf (buf, sizeof buf, "%d:%s", msb_error_get_errno (e), msb_error_get_message (e));
   if (n > 0)
-    (void) !write (c->error_fd, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
+    (void) !write (error_fd, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
   _exit (127);
+}
+
+int
+msb_ns_child_result (int error_fd, msb_error **err)
+{
+  char buf[1024];
+  ssize_t n = msb_read_full (error_fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  char *colon = strchr (buf, ':');
+  msb_error_clear (err);
+  if (err)
+    *err = msb_error_new (MSB_ERR_GENERIC, atoi (buf), colon ? colon + 1 : buf);
+  return -1;
+}
+
+__attribute__ ((noreturn)) static void
+die (const msb_ns_child *c, msb_error *e)
+{
+  msb_ns_child_report (c->error_fd, e);
 }
 
 __attribute__ ((noreturn)) static void

@@ -102,4 +102,11 @@ int msb_ns_overlay_mount (const msb_rootfs_spec *spec, msb_error **err);
 int msb_ns_bind_runtime_dir (int rootfd, const char *runtime_dir, uint32_t uid_base,
                              msb_error **err);
 
+/* ---- child.c: the setup-failure pipe of a cloned child (both backends) ---- */
+/* Writes `e` as "<errno>:<message>" to the write end and exits 127. The write end is
+ * CLOEXEC: a reader that gets EOF knows the child executed its program. */
+__attribute__ ((noreturn)) void msb_ns_child_report (int error_fd, const msb_error *e);
+/* Reads the pipe: 0 at EOF, else -1 with the child's error (MSB_ERR_GENERIC). */
+int msb_ns_child_result (int error_fd, msb_error **err);
+
 #endif

@@ -46,47 +46,6 @@ ns_probe (msb_error **err)
   return 0;
 }
 
-/* upper/ and work/ must exist, on one filesystem; the upper root is the sandbox's "/" and
- * belongs to its root user; rootfs/ is the empty directory the root is assembled on. */
-static int
-prepare_dirs (msb_runtime *rt, msb_error **err)
-{
-  static const char *const dirs[] = { "upper", "work", "rootfs", "runtime", "logs" };
-  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-    if (mkdirat (rt->sandbox_dirfd, dirs[i], 0755) < 0 && errno != EEXIST)
-      return msb_fail_errno (err, errno, MSB_ERR_IO, "create `%s/%s`", rt->sandbox_dir, dirs[i]);
-  if (fchownat (rt->sandbox_dirfd, "upper", rt->uid_base, rt->uid_base, AT_SYMLINK_NOFOLLOW) < 0
-      || fchownat (rt->sandbox_dirfd, "runtime", rt->uid_base, rt->uid_base, AT_SYMLINK_NOFOLLOW) < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_IO, "chown sandbox directories");
-  return 0;
-}
-
-static char **
-layer_paths (msb_runtime *rt)
-{
-  char **v = msb_xcalloc (rt->image.layer_count + 1, sizeof (char *));
-  for (size_t i = 0; i < rt->image.layer_count; i++)
-    v[i] = msb_image_layer_path (&rt->home, rt->image.diff_ids[i]);
-  return v;
-}
-
-/* A child setup failure arrives as "<errno>:<message>"; EOF means the agent is executing. */
-static int
-read_child_result (int error_fd, msb_error **err)
-{
-  char buf[1024];
-  ssize_t n = msb_read_full (error_fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  char *colon = strchr (buf, ':');
-  int errnum = atoi (buf);
-  msb_error_clear (err);
-  if (err)
-    *err = msb_error_new (MSB_ERR_GENERIC, errnum, colon ? colon + 1 : buf);
-  return msb_error_prefix (err, "set up the sandbox");
-}
-
 /* With a v2 cgroup the child is born in it (CLONE_INTO_CGROUP takes the cgroup rwsem only
  * for reading: no RCU grace period, unlike attaching a running process). */
 static pid_t
@@ -141,8 +100,9 @@ start_child (msb_runtime *rt, msb_ns_child *child, ns_state *st, int go_wr, int 
     {
       kill (pid, SIGKILL);
       msb_error *child_err = NULL;
-      if (read_child_result (err_rd, &child_err) < 0)
+      if (msb_ns_child_result (err_rd, &child_err) < 0)
         {
+          msb_error_prefix (&child_err, "set up the sandbox");
           msb_error_clear (err);
           if (err)
             *err = child_err;
@@ -155,8 +115,8 @@ start_child (msb_runtime *rt, msb_ns_child *child, ns_state *st, int go_wr, int 
    * wrote to the error pipe is the error to report. */
   bool released = msb_write_full (go_wr, "g", 1) == 0;
   int saved = errno;
-  if (read_child_result (err_rd, err) < 0)
-    return -1;
+  if (msb_ns_child_result (err_rd, err) < 0)
+    return msb_error_prefix (err, "set up the sandbox");
   if (!released)
     return msb_fail_errno (err, saved, MSB_ERR_GENERIC, "release the sandbox process");
   return 0;
@@ -167,7 +127,7 @@ ns_boot (msb_runtime *rt, msb_error **err)
 {
   ns_state *st = msb_xcalloc (1, sizeof *st);
   rt->backend_data = st;
-  if (prepare_dirs (rt, err) < 0)
+  if (msb_runtime_prepare_dirs (rt, err) < 0)
     return -1;
   _msb_cleanup_free_ char *agent_path = msb_find_helper ("msb-agent", err);
   if (agent_path == NULL)
@@ -204,7 +164,7 @@ ns_boot (msb_runtime *rt, msb_error **err)
     return msb_fail_errno (err, errno, MSB_ERR_GENERIC, "create setup pipes");
   _msb_cleanup_close_ int go_wr = go[1];
   _msb_cleanup_close_ int err_rd = errp[0];
-  _msb_cleanup_strv_ char **layers = layer_paths (rt);
+  _msb_cleanup_strv_ char **layers = msb_runtime_layer_paths (rt);
   __attribute__ ((cleanup (msb_ns_fs_plan_clear))) msb_ns_fs_plan plan = { .staging_fd = -1 };
   if (msb_ns_fs_prepare (rt, &plan, err) < 0)
     return msb_error_prefix (err, "prepare the sandbox filesystem");

@@ -168,6 +168,18 @@ fail_errno (patch_ctx *c, int errnum, const char *doing, msb_error **err)
   return msb_fail_errno (err, errnum, MSB_ERR_INVALID_CONFIG, "%s: %s", c->what, doing);
 }
 
+/* msb_rm_rf_at with the patch's error: its errno, or EIO when it has none. */
+static int
+remove_tree (patch_ctx *c, int dir, const char *name, const char *doing, msb_error **err)
+{
+  msb_error *e = NULL;
+  if (msb_rm_rf_at (dir, name, &e) == 0)
+    return 0;
+  int errnum = msb_error_get_errno (e);
+  msb_error_free (e);
+  return fail_errno (c, errnum ? errnum : EIO, doing, err);
+}
+
 /* The replace rule: fails when the entry exists (as anything, a dangling symlink included)
  * and the patch may not replace it. With replace, an existing entry that the patch cannot
  * write through (a directory, or anything for symlink and copy_dir) is removed first. */
@@ -183,14 +195,33 @@ check_replace (patch_ctx *c, int dir, const char *leaf, bool remove_any, msb_err
                      c->p->path);
   if (!remove_any && !S_ISDIR (st.st_mode))
     return 0;
-  msb_error *e = NULL;
-  if (msb_rm_rf_at (dir, leaf, &e) < 0)
-    {
-      int errnum = msb_error_get_errno (e);
-      msb_error_free (e);
-      return fail_errno (c, errnum ? errnum : EIO, "remove what it replaces", err);
-    }
-  return 0;
+  return remove_tree (c, dir, leaf, "remove what it replaces", err);
+}
+
+/* The directory that will hold the target (created when missing) and the target's name in
+ * it, once the replace rule allows writing there. */
+static int
+open_target_parent (patch_ctx *c, bool remove_any, const char **leaf, msb_error **err)
+{
+  _msb_cleanup_close_ int dir = open_parent (c->root, c->p->path, leaf);
+  if (dir < 0)
+    return fail_errno (c, errno, "create its parent directory", err);
+  if (check_replace (c, dir, *leaf, remove_any, err) < 0)
+    return -1;
+  return msb_steal_fd (&dir);
+}
+
+/* The target, opened through the root (a symlink resolves inside it); a regular file only. */
+static int
+open_regular_target (patch_ctx *c, int flags, mode_t mode, msb_error **err)
+{
+  _msb_cleanup_close_ int fd = in_root (c->root, c->p->path, flags | O_NOCTTY | O_NONBLOCK, mode);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return fail_errno (c, errno, "open", err);
+  if (!S_ISREG (st.st_mode))
+    return fail_errno (c, EINVAL, "the target is not a regular file", err);
+  return msb_steal_fd (&fd);
 }
 
 static int
@@ -206,20 +237,14 @@ static int
 apply_file (patch_ctx *c, const uint8_t *data, size_t len, int src_fd, mode_t dflt, msb_error **err)
 {
   const char *leaf;
-  _msb_cleanup_close_ int dir = open_parent (c->root, c->p->path, &leaf);
+  _msb_cleanup_close_ int dir = open_target_parent (c, false, &leaf, err);
   if (dir < 0)
-    return fail_errno (c, errno, "create its parent directory", err);
-  if (check_replace (c, dir, leaf, false, err) < 0)
     return -1;
   mode_t mode = c->p->mode >= 0 ? (mode_t) c->p->mode : dflt;
   /* Resolved from the root again, so a replaced symlink is written through inside the root. */
-  _msb_cleanup_close_ int fd
-      = in_root (c->root, c->p->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOCTTY | O_NONBLOCK, mode);
-  struct stat st;
-  if (fd < 0 || fstat (fd, &st) < 0)
-    return fail_errno (c, errno, "open", err);
-  if (!S_ISREG (st.st_mode))
-    return fail_errno (c, EINVAL, "the target is not a regular file", err);
+  _msb_cleanup_close_ int fd = open_regular_target (c, O_WRONLY | O_CREAT | O_TRUNC, mode, err);
+  if (fd < 0)
+    return -1;
   if (src_fd >= 0)
     {
       uint8_t buf[65536];
@@ -251,13 +276,9 @@ apply_append (patch_ctx *c, msb_error **err)
   if (dir < 0)
     return fail_errno (c, errno, "create its parent directory", err);
   /* Opening for writing copies an image file up into the writable layer. */
-  _msb_cleanup_close_ int fd
-      = in_root (c->root, c->p->path, O_WRONLY | O_APPEND | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
-  struct stat st;
-  if (fd < 0 || fstat (fd, &st) < 0)
-    return fail_errno (c, errno, "open", err);
-  if (!S_ISREG (st.st_mode))
-    return fail_errno (c, EINVAL, "the target is not a regular file", err);
+  _msb_cleanup_close_ int fd = open_regular_target (c, O_WRONLY | O_APPEND | O_CREAT, 0644, err);
+  if (fd < 0)
+    return -1;
   return write_content (c, fd, c->p->content, c->p->content_len, err);
 }
 
@@ -285,14 +306,7 @@ apply_remove (patch_ctx *c, msb_error **err)
   _msb_cleanup_close_ int dir = in_root (c->root, parent, O_PATH | O_DIRECTORY, 0);
   if (dir < 0)
     return errno == ENOENT ? 0 : fail_errno (c, errno, "open its parent directory", err);
-  msb_error *e = NULL;
-  if (msb_rm_rf_at (dir, slash + 1, &e) < 0)
-    {
-      int errnum = msb_error_get_errno (e);
-      msb_error_free (e);
-      return fail_errno (c, errnum ? errnum : EIO, "remove", err);
-    }
-  return 0;
+  return remove_tree (c, dir, slash + 1, "remove", err);
 }
 
 static int
@@ -304,10 +318,8 @@ apply_copy_dir (patch_ctx *c, msb_error **err)
   if (src < 0)
     return fail_errno (c, errno, "open the staged host directory", err);
   const char *leaf;
-  _msb_cleanup_close_ int dir = open_parent (c->root, c->p->path, &leaf);
+  _msb_cleanup_close_ int dir = open_target_parent (c, true, &leaf, err);
   if (dir < 0)
-    return fail_errno (c, errno, "create its parent directory", err);
-  if (check_replace (c, dir, leaf, true, err) < 0)
     return -1;
   _msb_cleanup_free_ char *failed_at = NULL;
   if (msb_tree_copy (src, dir, leaf, NULL, &failed_at) < 0)
@@ -323,10 +335,8 @@ static int
 apply_symlink (patch_ctx *c, msb_error **err)
 {
   const char *leaf;
-  _msb_cleanup_close_ int dir = open_parent (c->root, c->p->path, &leaf);
+  _msb_cleanup_close_ int dir = open_target_parent (c, true, &leaf, err);
   if (dir < 0)
-    return fail_errno (c, errno, "create its parent directory", err);
-  if (check_replace (c, dir, leaf, true, err) < 0)
     return -1;
   if (symlinkat (c->p->src, dir, leaf) < 0)
     return fail_errno (c, errno, "create the symlink", err);

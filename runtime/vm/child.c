@@ -29,11 +29,7 @@
 _Noreturn void
 msb_vm_child_die_error (const msb_vm_child *c, const msb_error *e)
 {
-  char buf[1024];
-  int n = snprintf (buf, sizeof buf, "%d:%s", msb_error_get_errno (e), msb_error_get_message (e));
-  if (n > 0)
-    (void) !write (c->error_fd, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
-  _exit (127);
+  msb_ns_child_report (c->error_fd, e);
 }
 
 _Noreturn void
@@ -105,22 +101,6 @@ msb_vm_child_arrange_fds (msb_vm_child *c, const int *fds, int n)
   close_range_safe ((unsigned) c->error_fd + 1, ~0U);
 }
 
-/* A child setup failure arrives as "<errno>:<message>"; EOF means the program executes. */
-static int
-read_child_result (int error_fd, const char *what, msb_error **err)
-{
-  char buf[1024];
-  ssize_t n = msb_read_full (error_fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  char *colon = strchr (buf, ':');
-  msb_error_clear (err);
-  if (err)
-    *err = msb_error_new (MSB_ERR_GENERIC, atoi (buf), colon ? colon + 1 : buf);
-  return msb_error_prefix (err, "start %s", what);
-}
-
 int
 msb_vm_spawn (msb_cgroup *cg, uint64_t clone_flags, const char *what, msb_vm_child_fn fn,
               void *arg, pid_t *out_pid, int *out_pidfd, msb_error **err)
@@ -169,9 +149,10 @@ msb_vm_spawn (msb_cgroup *cg, uint64_t clone_flags, const char *what, msb_vm_chi
     close (c.tasks_fds[i]);
   if (pid < 0)
     return msb_fail_errno (err, saved, MSB_ERR_GENERIC, "start %s: clone", what);
-  int r = !into_cgroup && msb_cgroup_attach_v2 (cg, pid, err) < 0
+  int r = (!into_cgroup && msb_cgroup_attach_v2 (cg, pid, err) < 0)
+                  || msb_ns_child_result (err_rd, err) < 0
               ? msb_error_prefix (err, "start %s", what)
-              : read_child_result (err_rd, what, err);
+              : 0;
   if (r < 0)
     {
       syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);

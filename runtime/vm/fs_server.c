@@ -163,15 +163,6 @@ fs_child (msb_vm_child *c, void *arg)
   msb_vm_child_die (c, errno, "execute `%s`", x->virtiofsd);
 }
 
-static char **
-layer_paths (msb_runtime *rt)
-{
-  char **v = msb_xcalloc (rt->image.layer_count + 1, sizeof (char *));
-  for (size_t i = 0; i < rt->image.layer_count; i++)
-    v[i] = msb_image_layer_path (&rt->home, rt->image.diff_ids[i]);
-  return v;
-}
-
 /* No xattrs: every exec would cost a getxattr(security.capability) round trip for a feature
  * images rarely use. Volumes are announced as submounts: each gets its own st_dev in the
  * guest, as on the host. */
@@ -227,7 +218,7 @@ msb_vm_fs_server_start (msb_runtime *rt, msb_cgroup *cg, const char *virtiofsd, 
   _msb_cleanup_close_ int userns = -1;
   if (msb_ns_userns_create (rt->uid_base, MSB_UID_RANGE_SIZE, &userns, err) < 0)
     return -1;
-  _msb_cleanup_strv_ char **layers = layer_paths (rt);
+  _msb_cleanup_strv_ char **layers = msb_runtime_layer_paths (rt);
   _msb_cleanup_free_ char *upper
       = plan->upper_dir ? msb_xstrdup (plan->upper_dir) : msb_xasprintf ("%s/upper", rt->sandbox_dir);
   _msb_cleanup_free_ char *work

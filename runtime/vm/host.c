@@ -59,16 +59,6 @@ in_path (const char *name)
   return NULL;
 }
 
-static char *
-dir_of (const char *path)
-{
-  char *d = msb_xstrdup (path);
-  char *slash = strrchr (d, '/');
-  if (slash)
-    *slash = '\0';
-  return d;
-}
-
 /* A file the build installs beside msb: build tree (cli/ and runtime/vm/ are siblings) or
  * the install layout. Empty files are placeholders (no vmlinux could be extracted). */
 static char *
@@ -81,11 +71,11 @@ find_data (const char *name)
   if (n > 0)
     {
       exe[n] = '\0';
-      dirs[0] = dir_of (exe);
+      dirs[0] = msb_path_dirname (exe);
     }
   Dl_info info;
   if (dladdr ((void *) find_data, &info) && info.dli_fname && info.dli_fname[0] == '/')
-    dirs[1] = dir_of (info.dli_fname);
+    dirs[1] = msb_path_dirname (info.dli_fname);
   dirs[2] = msb_xstrdup (MSB_INSTALL_LIBEXECDIR);
   char *found = NULL;
   for (size_t d = 0; d < 3 && !found; d++)

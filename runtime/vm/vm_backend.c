@@ -100,20 +100,6 @@ msb_vm_auto_eligible (char *why, size_t why_len)
   return true;
 }
 
-static int
-prepare_dirs (msb_runtime *rt, msb_error **err)
-{
-  static const char *const dirs[] = { "upper", "work", "rootfs", "runtime", "logs" };
-  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-    if (mkdirat (rt->sandbox_dirfd, dirs[i], 0755) < 0 && errno != EEXIST)
-      return msb_fail_errno (err, errno, MSB_ERR_IO, "create `%s/%s`", rt->sandbox_dir, dirs[i]);
-  /* The upper root is the guest's "/" and /.msb its runtime directory: its root's. */
-  if (fchownat (rt->sandbox_dirfd, "upper", rt->uid_base, rt->uid_base, AT_SYMLINK_NOFOLLOW) < 0
-      || fchownat (rt->sandbox_dirfd, "runtime", rt->uid_base, rt->uid_base, AT_SYMLINK_NOFOLLOW) < 0)
-    return msb_fail_errno (err, errno, MSB_ERR_IO, "chown sandbox directories");
-  return 0;
-}
-
 /* A listening socket only root can reach (0700 sandbox directory), connected by us right
  * away and unlinked: virtiofsd accepts exactly one connection, and it is ours. */
 static int
@@ -241,7 +227,7 @@ vm_boot (msb_runtime *rt, msb_error **err)
                      "memory: %u MiB is too little for a VM (its kernel alone takes ~35 MiB); the "
                      "vm backend needs at least %u MiB",
                      rt->cfg->memory_mib, MIN_MEMORY_MIB);
-  if (prepare_dirs (rt, err) < 0)
+  if (msb_runtime_prepare_dirs (rt, err) < 0)
     return -1;
   __attribute__ ((cleanup (msb_vm_host_clear))) msb_vm_host host = { 0 };
   if (msb_vm_host_resolve (rt->home.root, &host, err) < 0)
