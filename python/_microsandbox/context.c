@@ -7,24 +7,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-context_init (msbpy_context *self, PyObject *args, PyObject *kwds)
+/* The state root is opened in tp_new, not __init__: a Context never exists unopened, so the
+ * methods here and in images.c, volumes.c, snapshots.c and modify.c can use self->ctx as is
+ * (Context.__new__ without __init__ would otherwise hand them a NULL). */
+static PyObject *
+context_new (PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
   static char *kwlist[] = { "home", NULL };
   const char *home = NULL;
   if (!PyArg_ParseTupleAndKeywords (args, kwds, "|z:Context", kwlist, &home))
-    return -1;
-  if (self->ctx)
-    {
-      PyErr_SetString (PyExc_RuntimeError, "Context is already open");
-      return -1;
-    }
+    return NULL;
   msb_error *err = NULL;
   msb_ctx *ctx = NULL;
   if (MSBPY_NOGIL (msb_ctx_open (&ctx, home, &err)) < 0)
-    return msbpy_raise_int (err);
+    return msbpy_raise (err);
+  msbpy_context *self = (msbpy_context *) type->tp_alloc (type, 0);
+  if (self == NULL)
+    {
+      msb_ctx_close (ctx);
+      return NULL;
+    }
   self->ctx = ctx;
-  return 0;
+  return (PyObject *) self;
 }
 
 static void
@@ -35,19 +39,10 @@ context_dealloc (msbpy_context *self)
   Py_TYPE (self)->tp_free ((PyObject *) self);
 }
 
-static msb_ctx *
-ctx_of (msbpy_context *self)
-{
-  if (self->ctx == NULL)
-    PyErr_SetString (PyExc_RuntimeError, "Context is not open");
-  return self->ctx;
-}
-
 static PyObject *
 context_home (msbpy_context *self, void *closure)
 {
-  msb_ctx *ctx = ctx_of (self);
-  return ctx ? msbpy_str_or_none (msb_ctx_home (ctx)) : NULL;
+  return msbpy_str_or_none (msb_ctx_home (self->ctx));
 }
 
 /* ---- create / start / connect: a connected SandboxConn ---- */
@@ -63,9 +58,6 @@ context_sandbox_create (msbpy_context *self, PyObject *args, PyObject *kwds)
   int grace_ms = -1;
   if (!PyArg_ParseTupleAndKeywords (args, kwds, "sO!|IiOz:sandbox_create", kwlist, &name,
                                     &PyDict_Type, &dict, &flags, &grace_ms, &progress, &snapshot))
-    return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
     return NULL;
   _msbpy_cleanup_config_ msb_config *cfg = NULL;
   if (msbpy_config_from_dict (dict, &cfg) < 0)
@@ -83,9 +75,7 @@ context_sandbox_start (msbpy_context *self, PyObject *args)
   unsigned flags = 0;
   if (!PyArg_ParseTuple (args, "s|I:sandbox_start", &name, &flags))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   msb_sandbox *sb = NULL;
   if (MSBPY_NOGIL (msb_sandbox_start (ctx, name, flags, &sb, &err)) < 0)
@@ -100,9 +90,7 @@ context_sandbox_connect (msbpy_context *self, PyObject *args)
   int timeout_ms = -1;
   if (!PyArg_ParseTuple (args, "s|i:sandbox_connect", &name, &timeout_ms))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   msb_sandbox *sb = NULL;
   if (MSBPY_NOGIL (msb_sandbox_connect (ctx, name, timeout_ms, &sb, &err)) < 0)
@@ -121,9 +109,7 @@ run_name_op (msbpy_context *self, PyObject *args, const char *fmt, name_op_fn fn
   const char *name;
   if (!PyArg_ParseTuple (args, fmt, &name))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   if (MSBPY_NOGIL (fn (ctx, name, &err)) < 0)
     return msbpy_raise (err);
@@ -137,9 +123,7 @@ run_name_timeout_op (msbpy_context *self, PyObject *args, const char *fmt, name_
   int timeout_ms = -1;
   if (!PyArg_ParseTuple (args, fmt, &name, &timeout_ms))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   if (MSBPY_NOGIL (fn (ctx, name, timeout_ms, &err)) < 0)
     return msbpy_raise (err);
@@ -189,9 +173,7 @@ context_sandbox_wait (msbpy_context *self, PyObject *args)
   int timeout_ms = -1;
   if (!PyArg_ParseTuple (args, "s|i:sandbox_wait", &name, &timeout_ms))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   int code = -1;
   if (MSBPY_NOGIL (msb_sandbox_wait (ctx, name, timeout_ms, &code, &err)) < 0)
@@ -207,9 +189,7 @@ context_sandbox_get (msbpy_context *self, PyObject *args)
   const char *name;
   if (!PyArg_ParseTuple (args, "s:sandbox_get", &name))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   msb_sandbox_info *info = NULL;
   if (MSBPY_NOGIL (msb_sandbox_get (ctx, name, &info, &err)) < 0)
@@ -222,9 +202,7 @@ context_sandbox_get (msbpy_context *self, PyObject *args)
 static PyObject *
 context_sandbox_list (msbpy_context *self, PyObject *unused)
 {
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   msb_sandbox_info **list = NULL;
   size_t n = 0;
@@ -245,9 +223,7 @@ context_sandbox_metrics (msbpy_context *self, PyObject *args)
   const char *name;
   if (!PyArg_ParseTuple (args, "s:sandbox_metrics", &name))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   msb_metrics m = { .size = sizeof m };
   if (MSBPY_NOGIL (msb_sandbox_metrics (ctx, name, &m, &err)) < 0)
@@ -267,9 +243,7 @@ typedef struct named_sample
 static PyObject *
 context_all_metrics (msbpy_context *self, PyObject *unused)
 {
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   msb_sandbox_info **list = NULL;
   size_t n = 0, got = 0;
@@ -325,9 +299,7 @@ context_sandbox_logs (msbpy_context *self, PyObject *args, PyObject *kwds)
   if (!PyArg_ParseTupleAndKeywords (args, kwds, "s|ILLnz:sandbox_logs", kwlist, &name, &sources,
                                     &since_ms, &until_ms, &tail, &after))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_log_query q = {
     .size = sizeof q,
     .sources = sources,
@@ -356,9 +328,7 @@ context_image_get (msbpy_context *self, PyObject *args)
   const char *ref;
   if (!PyArg_ParseTuple (args, "s:image_get", &ref))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   msb_image_info *info = NULL;
   if (MSBPY_NOGIL (msb_image_get (ctx, ref, &info, &err)) < 0)
@@ -371,9 +341,7 @@ context_image_get (msbpy_context *self, PyObject *args)
 static PyObject *
 context_image_list (msbpy_context *self, PyObject *unused)
 {
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   msb_image_info **list = NULL;
   size_t n = 0;
@@ -392,9 +360,7 @@ context_image_load (msbpy_context *self, PyObject *args)
   const char *path, *tag = NULL;
   if (!PyArg_ParseTuple (args, "s|z:image_load", &path, &tag))
     return NULL;
-  msb_ctx *ctx = ctx_of (self);
-  if (ctx == NULL)
-    return NULL;
+  msb_ctx *ctx = self->ctx;
   msb_error *err = NULL;
   char **refs = NULL;
   if (MSBPY_NOGIL (msb_image_load (ctx, path, tag, &refs, &err)) < 0)
@@ -492,8 +458,7 @@ PyTypeObject msbpy_context_type = {
   .tp_basicsize = sizeof (msbpy_context),
   .tp_flags = Py_TPFLAGS_DEFAULT,
   .tp_doc = "Context(home=None)\n\nAn open state root (None: $MSB_HOME, else ~/.microsandbox).",
-  .tp_new = PyType_GenericNew,
-  .tp_init = (initproc) context_init,
+  .tp_new = context_new,
   .tp_dealloc = (destructor) context_dealloc,
   .tp_methods = context_methods,
   .tp_getset = context_getset,
